@@ -1,0 +1,232 @@
+/**
+ * Every error ssh-egress raises is an EgressError with a stable `code` that callers, metrics and the
+ * daemon's status mapping can switch on. Messages say which node and which destination were involved;
+ * the original failure is kept as `cause`.
+ */
+
+export type EgressErrorCode =
+  | 'ERR_CONFIG'
+  | 'ERR_INVENTORY'
+  | 'ERR_INVALID_TARGET'
+  | 'ERR_NO_ROUTE'
+  | 'ERR_TUNNEL_UNAVAILABLE'
+  | 'ERR_DIAL_TIMEOUT'
+  | 'ERR_DIAL_ABORTED'
+  | 'ERR_DIAL_QUEUE_FULL'
+  | 'ERR_CHANNEL_OPEN'
+  | 'ERR_TUNNEL_CLOSED'
+  | 'ERR_CONNECT'
+  | 'ERR_HANDSHAKE'
+  | 'ERR_AUTH'
+  | 'ERR_HOST_KEY_MISMATCH'
+  | 'ERR_HOST_KEY_UNKNOWN'
+  | 'ERR_HOST_KEY_REVOKED'
+  | 'ERR_KNOWN_HOSTS'
+  | 'ERR_KEY'
+  | 'ERR_POOL_CLOSED';
+
+export interface EgressErrorDetails {
+  /** The node whose tunnel was involved, when there was one. */
+  node?: string;
+  /** The destination as the caller named it, e.g. "198.19.1.7:8080". */
+  target?: string;
+  cause?: unknown;
+}
+
+export class EgressError extends Error {
+  readonly code: EgressErrorCode;
+  readonly node: string | undefined;
+  readonly target: string | undefined;
+
+  constructor(code: EgressErrorCode, message: string, details: EgressErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.node = details.node;
+    this.target = details.target;
+  }
+}
+
+/** Configuration that cannot be used; `path` names the offending field, e.g. "ssh.keepaliveIntervalMs". */
+export class ConfigError extends EgressError {
+  readonly path: string;
+  constructor(path: string, problem: string, details: EgressErrorDetails = {}) {
+    super('ERR_CONFIG', path ? `${path}: ${problem}` : problem, details);
+    this.path = path;
+  }
+}
+
+/** An inventory file or NodeList that cannot be used; `path` names the node and field, e.g. "nodes[2].podCIDRs[0]". */
+export class InventoryError extends EgressError {
+  readonly path: string;
+  readonly source: string;
+  constructor(source: string, path: string, problem: string, details: EgressErrorDetails = {}) {
+    super('ERR_INVENTORY', `${source}: ${path ? `${path}: ` : ''}${problem}`, details);
+    this.path = path;
+    this.source = source;
+  }
+}
+
+/** A dial target that cannot be parsed. */
+export class InvalidTargetError extends EgressError {
+  constructor(target: string, why: string) {
+    super('ERR_INVALID_TARGET', `invalid target "${target}": ${why}`, { target });
+  }
+}
+
+/** No tunnel may carry this destination: it is not a node, pod, service or explicitly allowed address. */
+export class NoRouteError extends EgressError {
+  constructor(target: string, why: string) {
+    super('ERR_NO_ROUTE', `no route to ${target}: ${why}`, { target });
+  }
+}
+
+/** The tunnel that must carry the stream is not usable now. `cause` is the tunnel's last error. */
+export class TunnelUnavailableError extends EgressError {
+  readonly state: string;
+  constructor(node: string, state: string, why: string, details: EgressErrorDetails = {}) {
+    super('ERR_TUNNEL_UNAVAILABLE', `tunnel to node ${node} is unavailable (${state}): ${why}`, { ...details, node });
+    this.state = state;
+  }
+}
+
+export class DialTimeoutError extends EgressError {
+  readonly timeoutMs: number;
+  constructor(target: string, timeoutMs: number, stage: string, details: EgressErrorDetails = {}) {
+    const via = details.node ? ` via node ${details.node}` : '';
+    super('ERR_DIAL_TIMEOUT', `dial ${target}${via} timed out after ${timeoutMs} ms (${stage})`, { ...details, target });
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+export class DialAbortedError extends EgressError {
+  constructor(target: string, details: EgressErrorDetails = {}) {
+    super('ERR_DIAL_ABORTED', `dial ${target} was aborted`, { ...details, target });
+  }
+}
+
+/** Too many dials are already waiting for this tunnel to connect. */
+export class DialQueueFullError extends EgressError {
+  constructor(node: string, target: string, limit: number) {
+    super('ERR_DIAL_QUEUE_FULL', `dial ${target}: ${limit} dials already wait for node ${node} to connect`, {
+      node,
+      target,
+    });
+  }
+}
+
+/** SSH channel open failure reasons (RFC 4254 section 5.1). */
+export const CHANNEL_OPEN_REASONS: Readonly<Record<number, string>> = {
+  1: 'administratively prohibited',
+  2: 'connect failed',
+  3: 'unknown channel type',
+  4: 'resource shortage',
+};
+
+/** The node's sshd refused to open the forwarding channel; `reason` is the SSH reason code when it sent one. */
+export class ChannelOpenError extends EgressError {
+  readonly reason: number | undefined;
+  constructor(node: string, target: string, reason: number | undefined, text: string, cause?: unknown) {
+    const label = reason !== undefined ? CHANNEL_OPEN_REASONS[reason] ?? `reason ${reason}` : 'no reason given';
+    super('ERR_CHANNEL_OPEN', `node ${node} could not open a channel to ${target}: ${label}${text ? ` (${text})` : ''}`, {
+      node,
+      target,
+      cause,
+    });
+    this.reason = reason;
+  }
+}
+
+/** The SSH connection carrying a stream went away while the stream was open or opening. */
+export class TunnelClosedError extends EgressError {
+  constructor(node: string, why: string, details: EgressErrorDetails = {}) {
+    super('ERR_TUNNEL_CLOSED', `tunnel to node ${node} closed: ${why}`, { ...details, node });
+  }
+}
+
+/** TCP connection to the node's SSH port failed (refused, unreachable, timed out). */
+export class ConnectError extends EgressError {
+  constructor(node: string, why: string, cause?: unknown) {
+    super('ERR_CONNECT', `cannot reach node ${node}: ${why}`, { node, cause });
+  }
+}
+
+/** The SSH handshake failed after TCP connected (sshd dropped us, protocol error, timeout). */
+export class HandshakeError extends EgressError {
+  constructor(node: string, why: string, cause?: unknown) {
+    super('ERR_HANDSHAKE', `SSH handshake with node ${node} failed: ${why}`, { node, cause });
+  }
+}
+
+/** The node refused every key we offered. Retrying will not help until keys or config change. */
+export class AuthenticationError extends EgressError {
+  constructor(node: string, user: string, cause?: unknown) {
+    super('ERR_AUTH', `authentication refused by node ${node} for user ${user}`, { node, cause });
+  }
+}
+
+/** The node presented a host key other than the one we trust. Nothing was sent to it. */
+export class HostKeyMismatchError extends EgressError {
+  readonly expected: string[];
+  readonly actual: string;
+  constructor(node: string, expected: string[], actual: string) {
+    super(
+      'ERR_HOST_KEY_MISMATCH',
+      `host key mismatch for node ${node}: expected ${expected.join(' or ')}, got ${actual}`,
+      { node },
+    );
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** No trusted host key is known for the node, so it cannot be verified. */
+export class HostKeyUnknownError extends EgressError {
+  readonly actual: string;
+  constructor(node: string, lookedUp: string, actual: string) {
+    super(
+      'ERR_HOST_KEY_UNKNOWN',
+      `no trusted host key for node ${node} (looked up ${lookedUp}); it presented ${actual}`,
+      { node },
+    );
+    this.actual = actual;
+  }
+}
+
+/** The node presented a host key marked @revoked. */
+export class HostKeyRevokedError extends EgressError {
+  constructor(node: string, actual: string) {
+    super('ERR_HOST_KEY_REVOKED', `node ${node} presented a revoked host key ${actual}`, { node });
+  }
+}
+
+/** A known_hosts file cannot be used (for example it relies on @cert-authority, which ssh2 cannot check). */
+export class KnownHostsError extends EgressError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_KNOWN_HOSTS', message, { cause });
+  }
+}
+
+/** A private key that cannot be used: unreadable, bad passphrase, unsafe permissions. */
+export class KeyError extends EgressError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_KEY', message, { cause });
+  }
+}
+
+export class PoolClosedError extends EgressError {
+  constructor() {
+    super('ERR_POOL_CLOSED', 'the tunnel pool is closed');
+  }
+}
+
+/** True for failures that retrying cannot fix: they park the tunnel until config changes. */
+export function isPermanentFailure(err: unknown): boolean {
+  return (
+    err instanceof AuthenticationError ||
+    err instanceof HostKeyMismatchError ||
+    err instanceof HostKeyUnknownError ||
+    err instanceof HostKeyRevokedError ||
+    err instanceof KeyError
+  );
+}
