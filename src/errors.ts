@@ -23,7 +23,8 @@ export type EgressErrorCode =
   | 'ERR_HOST_KEY_REVOKED'
   | 'ERR_KNOWN_HOSTS'
   | 'ERR_KEY'
-  | 'ERR_POOL_CLOSED';
+  | 'ERR_POOL_CLOSED'
+  | 'ERR_POOL_NOT_READY';
 
 export interface EgressErrorDetails {
   /** The node whose tunnel was involved, when there was one. */
@@ -220,6 +221,17 @@ export class PoolClosedError extends EgressError {
   }
 }
 
+/** `pool.ready()` gave up: too few tunnels became READY in time. The message lists why for each. */
+export class PoolNotReadyError extends EgressError {
+  readonly ready: number;
+  readonly wanted: number;
+  constructor(ready: number, wanted: number, why: string, details: EgressErrorDetails = {}) {
+    super('ERR_POOL_NOT_READY', `${ready} of ${wanted} wanted tunnels ready: ${why}`, details);
+    this.ready = ready;
+    this.wanted = wanted;
+  }
+}
+
 /** True for failures that retrying cannot fix: they park the tunnel until config changes. */
 export function isPermanentFailure(err: unknown): boolean {
   return (
@@ -227,6 +239,7 @@ export function isPermanentFailure(err: unknown): boolean {
     err instanceof HostKeyMismatchError ||
     err instanceof HostKeyUnknownError ||
     err instanceof HostKeyRevokedError ||
+    err instanceof KnownHostsError ||
     err instanceof KeyError
   );
 }

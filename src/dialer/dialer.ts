@@ -1,0 +1,124 @@
+import type http from 'node:http';
+import type https from 'node:https';
+import type tls from 'node:tls';
+import { ConfigError, NoRouteError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { parseCidr, type Cidr } from '../net/cidr.js';
+import type { TunnelPool } from '../tunnel/pool.js';
+import type { Tunnel } from '../tunnel/tunnel.js';
+import type { TunnelSocket } from '../tunnel/tunnel-socket.js';
+import { parseTarget, type DialTarget } from './target.js';
+import { route, type Route, type RoutingRules } from './router.js';
+import { buildRoutingTable, type RoutingTable } from './routing-table.js';
+import { SpreadPicker } from './picker.js';
+import { TunnelHttpAgent, TunnelHttpsAgent } from './http-agents.js';
+import { createUndiciConnector, type UndiciConnector } from './undici-connector.js';
+
+export interface DialerOptions {
+  /** Service ClusterIP ranges; a destination inside one goes through any READY tunnel. */
+  serviceCIDRs?: string[];
+  /** Further ranges any tunnel may reach. Everything not a node, pod, service or listed here is refused. */
+  allowedCIDRs?: string[];
+  /** Default budget for a dial: waiting for the tunnel plus opening the channel. Default 10000. */
+  dialTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export interface DialOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Carry the stream through this node's tunnel instead of the routed one. */
+  via?: string;
+  /** Keep writing after the far end finished sending (for pipes that half-close). Default false. */
+  allowHalfOpen?: boolean;
+}
+
+/** The result of routing a target, for callers that want to show or log the decision. */
+export type Resolution = Route & { target: string };
+
+/** Opens streams to cluster destinations through the tunnel of the node that owns each one. */
+export class Dialer {
+  private readonly rules: RoutingRules;
+  private readonly dialTimeoutMs: number;
+  private readonly picker = new SpreadPicker();
+  private readonly log: Logger;
+  private table: RoutingTable;
+
+  constructor(
+    private readonly pool: TunnelPool,
+    options: DialerOptions = {},
+  ) {
+    this.rules = {
+      serviceCIDRs: parseCidrs(options.serviceCIDRs ?? [], 'serviceCIDRs'),
+      allowedCIDRs: parseCidrs(options.allowedCIDRs ?? [], 'allowedCIDRs'),
+    };
+    this.dialTimeoutMs = options.dialTimeoutMs ?? 10_000;
+    if (!Number.isInteger(this.dialTimeoutMs) || this.dialTimeoutMs < 1) {
+      throw new ConfigError('dialTimeoutMs', `must be an integer >= 1, got ${JSON.stringify(options.dialTimeoutMs)}`);
+    }
+    this.log = (options.logger ?? silentLogger()).child({ component: 'dialer' });
+    this.table = buildRoutingTable(pool.nodes());
+    pool.on('nodesChanged', (nodes) => {
+      this.table = buildRoutingTable(nodes);
+    });
+  }
+
+  /** Where a target would go, without dialling. Throws InvalidTargetError or NoRouteError. */
+  resolve(target: DialTarget): Resolution {
+    const parsed = parseTarget(target);
+    return { ...route(parsed, this.table, this.rules), target: parsed.text };
+  }
+
+  /** Opens a stream to the target. The result behaves like a net.Socket; `socket.node` names the carrier. */
+  async dial(target: DialTarget, options: DialOptions = {}): Promise<TunnelSocket> {
+    const resolution = this.resolve(target);
+    const tunnel = this.tunnelFor(resolution, options.via);
+    const timeoutMs = options.timeoutMs ?? this.dialTimeoutMs;
+    const started = Date.now();
+    try {
+      const socket = await tunnel.openStream(resolution.host, resolution.port, {
+        target: resolution.target,
+        signal: options.signal,
+        deadline: started + timeoutMs,
+        timeoutMs,
+        allowHalfOpen: options.allowHalfOpen,
+      });
+      this.log.debug('dialled', { target: resolution.target, node: tunnel.name, reason: resolution.reason, ms: Date.now() - started });
+      return socket;
+    } catch (err) {
+      this.log.debug('dial failed', { target: resolution.target, node: tunnel.name, error: (err as Error).message });
+      throw err;
+    }
+  }
+
+  /** An http.Agent whose connections are tunnel streams (host names resolve to nodes, never through DNS). */
+  httpAgent(options: http.AgentOptions = {}): http.Agent {
+    return new TunnelHttpAgent(this, options);
+  }
+
+  /** An https.Agent over tunnel streams; pass `ca` to verify the kubelet's or service's certificate. */
+  httpsAgent(options: https.AgentOptions = {}): https.Agent {
+    return new TunnelHttpsAgent(this, options);
+  }
+
+  /** A connector for undici's Agent/Client (`new Agent({ connect })`), so fetch goes through the tunnels. */
+  undiciConnector(tlsOptions: tls.ConnectionOptions = {}): UndiciConnector {
+    return createUndiciConnector(this, tlsOptions);
+  }
+
+  private tunnelFor(resolution: Resolution, via: string | undefined): Tunnel {
+    const name = via ?? (resolution.via === 'node' ? resolution.node : undefined);
+    if (name === undefined) return this.picker.pick(this.pool.tunnels(), resolution.target);
+    const tunnel = this.pool.get(name);
+    if (!tunnel) throw new NoRouteError(resolution.target, `node ${name} has no tunnel (it left the inventory)`);
+    return tunnel;
+  }
+}
+
+function parseCidrs(texts: readonly string[], field: string): Cidr[] {
+  return texts.map((text, i) => {
+    const cidr = parseCidr(text);
+    if (!cidr) throw new ConfigError(`${field}[${i}]`, `"${text}" is not a CIDR`);
+    return cidr;
+  });
+}

@@ -1,0 +1,26 @@
+import { TunnelUnavailableError } from '../errors.js';
+import { TunnelState } from '../tunnel/state.js';
+import type { Tunnel } from '../tunnel/tunnel.js';
+
+/**
+ * Chooses the tunnel for a destination any node can reach (a ClusterIP): the READY tunnel with the
+ * fewest open streams, rotating among equals so load spreads even when all are idle. With none READY it
+ * takes one that is connecting, so the dial waits instead of failing while the pool starts.
+ */
+export class SpreadPicker {
+  private cursor = 0;
+
+  pick(tunnels: readonly Tunnel[], target: string): Tunnel {
+    const n = tunnels.length;
+    const start = this.cursor++ % Math.max(1, n);
+    let best: Tunnel | undefined;
+    for (let i = 0; i < n; i++) {
+      const tunnel = tunnels[(start + i) % n];
+      if (tunnel?.currentState !== TunnelState.READY) continue;
+      if (!best || tunnel.openStreams < best.openStreams) best = tunnel;
+    }
+    best ??= tunnels.find((t) => t.currentState === TunnelState.CONNECTING || t.currentState === TunnelState.IDLE);
+    if (!best) throw new TunnelUnavailableError('(any)', 'TRANSIENT_FAILURE', `no tunnel can carry ${target}: none is ready`);
+    return best;
+  }
+}

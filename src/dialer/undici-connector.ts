@@ -1,0 +1,50 @@
+import type tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import type { Dialer } from './dialer.js';
+import { upgradeToTls } from './tls-upgrade.js';
+
+/** What undici passes its `connect` function (see undici lib/core/connect.js). */
+export interface UndiciConnectOptions {
+  hostname: string;
+  host?: string;
+  protocol: string;
+  port: string | number;
+  servername?: string | null;
+}
+
+export type UndiciConnector = (
+  options: UndiciConnectOptions,
+  callback: (err: Error | null, socket: Duplex | null) => void,
+) => void;
+
+/** undici's Agent/Client take this as `connect`: each connection is a tunnel stream, TLS inside it for https. */
+export function createUndiciConnector(dialer: Dialer, tlsOptions: tls.ConnectionOptions): UndiciConnector {
+  return (options, callback) => {
+    const https = options.protocol === 'https:';
+    const host = options.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = Number(options.port) || (https ? 443 : 80);
+    dialer.dial({ kind: 'address', host, port }).then(
+      (socket) => {
+        if (!https) {
+          callback(null, socket);
+          return;
+        }
+        const secure = upgradeToTls(socket, host, {
+          ...tlsOptions,
+          servername: options.servername ?? tlsOptions.servername,
+          ALPNProtocols: ['http/1.1'],
+        });
+        secure.once('secureConnect', () => {
+          secure.removeListener('error', onError);
+          callback(null, secure);
+        });
+        const onError = (err: Error): void => {
+          socket.destroy();
+          callback(err, null);
+        };
+        secure.once('error', onError);
+      },
+      (err: Error) => callback(err, null),
+    );
+  };
+}

@@ -1,0 +1,10 @@
+export type { NodeSpec } from './node-spec.js';
+export { DEFAULT_KUBELET_PORT, DEFAULT_SSH_PORT, sameConnection } from './node-spec.js';
+export { loadInventory, parseInventory, type InventoryOptions } from './load-inventory.js';
+export {
+  DEFAULT_ADDRESS_TYPES,
+  nodeFromK8sNode,
+  nodesFromNodeList,
+  type K8sNodeOptions,
+  type NodeListOptions,
+} from './node-list.js';

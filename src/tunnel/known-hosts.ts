@@ -1,0 +1,189 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { KnownHostsError } from '../errors.js';
+import { fingerprintOf, keyTypeOf } from './fingerprint.js';
+
+/**
+ * A read-only known_hosts file with OpenSSH's matching rules (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT",
+ * hostfile.c, match.c), so a file that works with `ssh` trusts exactly the same keys here.
+ */
+
+export interface TrustedHostKey {
+  keyType: string;
+  blob: Buffer;
+  fingerprint: string;
+  /** 1-based line number in the file, for messages. */
+  line: number;
+}
+
+export interface KnownHostsLookup {
+  trusted: TrustedHostKey[];
+  /** Keys on matching @revoked lines: never accept them, whatever else trusts them. */
+  revoked: Buffer[];
+  /** Matching @cert-authority lines, which ssh2 cannot honour; the caller decides how to refuse. */
+  certAuthorityLines: number[];
+}
+
+type Marker = 'revoked' | 'cert-authority' | undefined;
+
+type HostMatcher =
+  | { kind: 'hashed'; salt: Buffer; hash: Buffer }
+  | { kind: 'patterns'; patterns: { negated: boolean; regex: RegExp }[] };
+
+interface Entry {
+  line: number;
+  marker: Marker;
+  hosts: HostMatcher;
+  keyType: string;
+  blob: Buffer;
+}
+
+const SHA1_BYTES = 20;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+export class KnownHosts {
+  /** Lines that were skipped, as "<source>:<line>: <why>" (OpenSSH skips them too, quietly). */
+  readonly warnings: string[];
+
+  private constructor(
+    readonly source: string,
+    private readonly entries: Entry[],
+    warnings: string[],
+  ) {
+    this.warnings = warnings;
+  }
+
+  static async load(path: string): Promise<KnownHosts> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(err)})`;
+      throw new KnownHostsError(`known_hosts file ${path} ${why}`, err);
+    }
+    return KnownHosts.parse(text, path);
+  }
+
+  static parse(text: string, source = 'known_hosts'): KnownHosts {
+    const entries: Entry[] = [];
+    const warnings: string[] = [];
+    text.split('\n').forEach((raw, index) => {
+      const parsed = parseLine(raw, index + 1);
+      if (parsed === undefined) return;
+      if (typeof parsed === 'string') warnings.push(`${source}:${index + 1}: ${parsed}; line skipped`);
+      else entries.push(parsed);
+    });
+    return new KnownHosts(source, entries, warnings);
+  }
+
+  /** Number of usable lines, for logs ("loaded 12 host keys"). */
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** Keys trusted and revoked for this host name/IP at this port. */
+  lookup(host: string, port: number): KnownHostsLookup {
+    const name = hostPortName(host, port);
+    const result: KnownHostsLookup = { trusted: [], revoked: [], certAuthorityLines: [] };
+    for (const entry of this.entries) {
+      if (!hostMatches(entry.hosts, name)) continue;
+      if (entry.marker === 'revoked') result.revoked.push(entry.blob);
+      else if (entry.marker === 'cert-authority') result.certAuthorityLines.push(entry.line);
+      else
+        result.trusted.push({
+          keyType: entry.keyType,
+          blob: entry.blob,
+          fingerprint: fingerprintOf(entry.blob),
+          line: entry.line,
+        });
+    }
+    return result;
+  }
+}
+
+/**
+ * The name OpenSSH looks up and writes (put_host_port): lowercased, bare for port 22, "[host]:port"
+ * otherwise. So a "[host]:22" line is never matched, exactly as with `ssh`.
+ */
+export function hostPortName(host: string, port: number): string {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return port === 22 || port === 0 ? bare : `[${bare}]:${port}`;
+}
+
+/** An Entry, undefined for blank/comment lines, or a string saying why the line is unusable. */
+function parseLine(raw: string, line: number): Entry | string | undefined {
+  const text = raw.replace(/\r$/, '').trim();
+  if (text === '' || text.startsWith('#')) return undefined;
+  const fields = text.split(/[ \t]+/);
+  let marker: Marker;
+  if (fields[0]?.startsWith('@')) {
+    const name = fields.shift();
+    if (name === '@revoked') marker = 'revoked';
+    else if (name === '@cert-authority') marker = 'cert-authority';
+    else return `unknown marker ${name}`;
+  }
+  const [hostField, keyType, keyBase64] = fields;
+  if (hostField === undefined || keyType === undefined || keyBase64 === undefined) {
+    return 'expected "[marker] hosts key-type base64-key [comment]"';
+  }
+  const hosts = parseHosts(hostField);
+  if (typeof hosts === 'string') return hosts;
+  if (/^\d+$/.test(keyType)) return 'SSH protocol 1 (RSA1) keys are not supported';
+  if (!BASE64.test(keyBase64)) return `key for ${keyType} is not valid base64`;
+  const blob = Buffer.from(keyBase64, 'base64');
+  // OpenSSH's sshkey_read refuses a line whose type field disagrees with the key it carries.
+  const blobType = keyTypeOf(blob);
+  if (blobType === undefined) return `key for ${keyType} is not an SSH public key`;
+  if (blobType !== keyType) return `key type ${keyType} does not match the key (${blobType})`;
+  return { line, marker, hosts, keyType, blob };
+}
+
+function parseHosts(field: string): HostMatcher | string {
+  if (field.startsWith('|')) {
+    // Hashed by `ssh-keygen -H` / HashKnownHosts: |1|base64(salt)|base64(HMAC-SHA1(salt, name)).
+    const m = /^\|1\|([^|]+)\|([^|]+)$/.exec(field);
+    if (!m) return 'malformed hashed host name (expected |1|salt|hash)';
+    const [, salt64 = '', hash64 = ''] = m;
+    if (!BASE64.test(salt64) || !BASE64.test(hash64)) return 'malformed hashed host name (bad base64)';
+    const salt = Buffer.from(salt64, 'base64');
+    const hash = Buffer.from(hash64, 'base64');
+    if (salt.length !== SHA1_BYTES || hash.length !== SHA1_BYTES) {
+      return 'malformed hashed host name (salt and hash must be 20 bytes)';
+    }
+    return { kind: 'hashed', salt, hash };
+  }
+  const patterns: { negated: boolean; regex: RegExp }[] = [];
+  for (const part of field.split(',')) {
+    const negated = part.startsWith('!');
+    const pattern = (negated ? part.slice(1) : part).toLowerCase();
+    if (pattern === '') continue; // OpenSSH ignores empty list items too
+    patterns.push({ negated, regex: wildcardRegex(pattern) });
+  }
+  if (patterns.length === 0) return 'no host names';
+  return { kind: 'patterns', patterns };
+}
+
+/** OpenSSH patterns: "*" any run, "?" one character, nothing else special (not even "[" or "\"). */
+function wildcardRegex(pattern: string): RegExp {
+  const body = pattern
+    .split('')
+    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${body}$`, 's');
+}
+
+/** match_hostname: a negated match vetoes the whole line even if another pattern matched. */
+function hostMatches(hosts: HostMatcher, name: string): boolean {
+  if (hosts.kind === 'hashed') {
+    const digest = createHmac('sha1', hosts.salt).update(name).digest();
+    return timingSafeEqual(digest, hosts.hash);
+  }
+  let positive = false;
+  for (const { negated, regex } of hosts.patterns) {
+    if (!regex.test(name)) continue;
+    if (negated) return false;
+    positive = true;
+  }
+  return positive;
+}

@@ -1,0 +1,83 @@
+import { ConfigError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { BackoffOptions, RetryPolicy } from './backoff.js';
+import type { SshConnector } from './ssh-session.js';
+
+export interface TunnelPoolOptions {
+  /** The SSH user on every node. */
+  user: string;
+  /** Private key file (OpenSSH, PEM or PuTTY format); must not be readable by group or others. */
+  identityFile?: string;
+  passphrase?: string;
+  passphraseFile?: string;
+  /** Name of an environment variable holding the passphrase. */
+  passphraseEnv?: string;
+  /** ssh-agent socket path. Defaults to $SSH_AUTH_SOCK when no identityFile is given. */
+  agentSocket?: string;
+  /** OpenSSH known_hosts file of trusted host keys. Pinned fingerprints in the inventory are trusted too. */
+  knownHostsFile?: string;
+  /** Accept any host key. Dangerous: anyone on the path can impersonate a node. */
+  insecureIgnoreHostKeys?: boolean;
+  /** TCP connect timeout to a node's sshd. Default 10000. */
+  connectTimeoutMs?: number;
+  /** SSH handshake and authentication timeout. Default 15000. */
+  handshakeTimeoutMs?: number;
+  /** SSH keepalive interval; 0 turns keepalive off. Default 15000. */
+  keepaliveIntervalMs?: number;
+  /** Unanswered keepalives before the connection counts as dead. Default 3. */
+  keepaliveCountMax?: number;
+  /** Connection attempts in flight across the pool (stay below sshd's MaxStartups 10). Default 8. */
+  maxConcurrentConnects?: number;
+  /** Dials that may wait for one tunnel to connect; more fail fast. Default 1000. */
+  maxPendingDialsPerTunnel?: number;
+  /** Bytes an SSH connection's socket may buffer before streams wait to write. Default 1 MiB. */
+  maxWriteBufferBytes?: number;
+  /** How long a removed node's open streams may continue. Default 30000. */
+  drainGraceMs?: number;
+  /** A connection up this long resets the retry backoff. Default 10000. */
+  stableAfterMs?: number;
+  backoff?: BackoffOptions;
+  /** Replaces the exponential backoff entirely. */
+  retryPolicy?: RetryPolicy;
+  logger?: Logger;
+  /** Replaces the ssh2 connector (tests, custom transports). */
+  connector?: SshConnector;
+}
+
+export const POOL_DEFAULTS = {
+  connectTimeoutMs: 10_000,
+  handshakeTimeoutMs: 15_000,
+  keepaliveIntervalMs: 15_000,
+  keepaliveCountMax: 3,
+  maxConcurrentConnects: 8,
+  maxPendingDialsPerTunnel: 1000,
+  maxWriteBufferBytes: 1024 * 1024,
+  drainGraceMs: 30_000,
+  stableAfterMs: 10_000,
+} as const;
+
+export type ResolvedPoolOptions = TunnelPoolOptions & { [K in keyof typeof POOL_DEFAULTS]: number };
+
+/** The socket's own high-water mark; below it 'drain' would never tell waiting writers to go on. */
+const MIN_WRITE_BUFFER = 64 * 1024;
+
+export function resolvePoolOptions(options: TunnelPoolOptions): ResolvedPoolOptions {
+  if (!options || typeof options.user !== 'string' || options.user === '') {
+    throw new ConfigError('user', 'the SSH user is required');
+  }
+  const resolved = { ...POOL_DEFAULTS, ...options } as ResolvedPoolOptions;
+  for (const field of Object.keys(POOL_DEFAULTS) as (keyof typeof POOL_DEFAULTS)[]) {
+    const value = resolved[field];
+    const minimum = field === 'keepaliveIntervalMs' ? 0 : 1;
+    if (!Number.isInteger(value) || value < minimum) {
+      throw new ConfigError(field, `must be an integer >= ${minimum}, got ${JSON.stringify(value)}`);
+    }
+  }
+  if (resolved.maxWriteBufferBytes < MIN_WRITE_BUFFER) {
+    throw new ConfigError('maxWriteBufferBytes', `must be at least ${MIN_WRITE_BUFFER}`);
+  }
+  if (!options.connector && !options.identityFile && !options.agentSocket && !process.env.SSH_AUTH_SOCK) {
+    throw new ConfigError('identityFile', 'give an identityFile or an agentSocket (no SSH_AUTH_SOCK is set)');
+  }
+  return resolved;
+}

@@ -1,0 +1,185 @@
+import { EventEmitter } from 'node:events';
+import pLimit from 'p-limit';
+import { ConfigError, PoolClosedError, PoolNotReadyError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { sameConnection, type NodeSpec } from '../nodes/node-spec.js';
+import { exponentialBackoff } from './backoff.js';
+import { resolvePoolOptions, type ResolvedPoolOptions, type TunnelPoolOptions } from './pool-options.js';
+import { createSsh2Connector } from './ssh2-connector.js';
+import { loadCredentials, loadHostKeyPolicy } from './pool-credentials.js';
+import { TunnelState } from './state.js';
+import { Tunnel, type StateChange, type TunnelStatus } from './tunnel.js';
+
+export interface ReadyOptions {
+  /** How many tunnels must be READY. Default: all of them. */
+  min?: number;
+  /** Give up after this long. Default: wait until `signal` aborts or the pool closes. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+interface PoolEvents {
+  stateChange: [StateChange];
+  /** The set of nodes changed (setNodes); routing tables rebuild on it. */
+  nodesChanged: [NodeSpec[]];
+}
+
+/**
+ * One SSH tunnel per node. setNodes() reconciles the set; connection attempts share a bounded number of
+ * slots; tunnels of removed nodes drain before they close.
+ */
+export class TunnelPool extends EventEmitter<PoolEvents> {
+  private readonly options: ResolvedPoolOptions;
+  private readonly log: Logger;
+  private readonly active = new Map<string, Tunnel>();
+  private readonly draining = new Set<Tunnel>();
+  private readonly gate: ReturnType<typeof pLimit>;
+  private closed = false;
+  /** Aborted by close(), so that pending ready() calls end too. */
+  private readonly lifetime = new AbortController();
+
+  constructor(options: TunnelPoolOptions) {
+    super();
+    this.options = resolvePoolOptions(options);
+    this.log = (options.logger ?? silentLogger()).child({ component: 'pool' });
+    this.gate = pLimit(this.options.maxConcurrentConnects);
+  }
+
+  /** Adds new nodes, drains removed ones, and leaves unchanged nodes' tunnels alone. */
+  setNodes(nodes: readonly NodeSpec[]): void {
+    if (this.closed) throw new PoolClosedError();
+    const wanted = new Map<string, NodeSpec>();
+    nodes.forEach((node, index) => {
+      if (wanted.has(node.name)) throw new ConfigError(`nodes[${index}].name`, `duplicate node name "${node.name}"`);
+      wanted.set(node.name, node);
+    });
+    for (const [name, tunnel] of this.active) {
+      const spec = wanted.get(name);
+      if (spec && sameConnection(tunnel.spec, spec)) {
+        tunnel.spec = spec; // routing facts (pod CIDRs, kubelet port, labels) change without a reconnect
+        continue;
+      }
+      this.active.delete(name);
+      this.retire(tunnel, spec ? 'connection settings changed' : 'removed from inventory');
+    }
+    for (const spec of wanted.values()) {
+      if (this.active.has(spec.name)) continue;
+      const tunnel = this.createTunnel(spec);
+      this.active.set(spec.name, tunnel);
+      tunnel.connect();
+    }
+    this.log.info('nodes set', { nodes: this.active.size, draining: this.draining.size });
+    this.emit('nodesChanged', this.nodes());
+  }
+
+  /** The current nodes (without draining ones). */
+  nodes(): NodeSpec[] {
+    return [...this.active.values()].map((t) => t.spec);
+  }
+
+  /** The tunnel of a current node. */
+  get(name: string): Tunnel | undefined {
+    return this.active.get(name);
+  }
+
+  tunnels(): Tunnel[] {
+    return [...this.active.values()];
+  }
+
+  /** Connects a tunnel again at once, skipping its backoff (e.g. after fixing its key or host key). */
+  reconnect(name: string): void {
+    this.active.get(name)?.reconnect();
+  }
+
+  /** Resolves once `min` tunnels are READY; rejects with PoolNotReadyError listing the others' reasons. */
+  ready(options: ReadyOptions = {}): Promise<void> {
+    if (this.closed) return Promise.reject(new PoolClosedError());
+    const wanted = options.min ?? this.active.size;
+    const countReady = (): number => this.tunnels().filter((t) => t.currentState === TunnelState.READY).length;
+    if (countReady() >= wanted) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const finish = (err?: Error): void => {
+        clearTimeout(timer);
+        this.off('stateChange', check);
+        options.signal?.removeEventListener('abort', onAbort);
+        this.lifetime.signal.removeEventListener('abort', onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const check = (): void => {
+        if (countReady() >= wanted) finish();
+      };
+      const onClose = (): void => finish(new PoolClosedError());
+      const notReady = (cause?: unknown): PoolNotReadyError =>
+        new PoolNotReadyError(countReady(), wanted, this.describeNotReady(), { cause });
+      const onAbort = (): void => finish(notReady(options.signal?.reason));
+      const timer =
+        options.timeoutMs === undefined ? undefined : setTimeout(() => finish(notReady()), options.timeoutMs);
+      this.on('stateChange', check);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      this.lifetime.signal.addEventListener('abort', onClose, { once: true });
+      if (options.signal?.aborted) onAbort();
+    });
+  }
+
+  status(): TunnelStatus[] {
+    return [...this.tunnels(), ...this.draining].map((t) => t.status());
+  }
+
+  /** Closes every tunnel at once; open streams fail with TunnelClosedError. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.lifetime.abort();
+    for (const tunnel of [...this.active.values(), ...this.draining]) tunnel.shutdown('pool closed');
+    this.active.clear();
+    this.draining.clear();
+  }
+
+  private createTunnel(spec: NodeSpec): Tunnel {
+    const o = this.options;
+    const tunnel = new Tunnel(spec, {
+      connector: o.connector ?? this.ssh2Connector(),
+      retryPolicy: o.retryPolicy ?? exponentialBackoff(o.backoff),
+      gate: (attempt) => this.gate(attempt),
+      logger: this.log,
+      maxPendingDials: o.maxPendingDialsPerTunnel,
+      stableAfterMs: o.stableAfterMs,
+    });
+    tunnel.on('stateChange', (change) => this.emit('stateChange', change));
+    return tunnel;
+  }
+
+  private retire(tunnel: Tunnel, why: string): void {
+    this.log.info('retiring tunnel', { node: tunnel.name, why });
+    this.draining.add(tunnel);
+    void tunnel.drain(this.options.drainGraceMs).then(() => this.draining.delete(tunnel));
+  }
+
+  private connectorCache: ReturnType<typeof createSsh2Connector> | undefined;
+  private ssh2Connector(): ReturnType<typeof createSsh2Connector> {
+    const o = this.options;
+    this.connectorCache ??= createSsh2Connector({
+      user: o.user,
+      credentials: loadCredentials(o),
+      hostKeyPolicy: loadHostKeyPolicy(o, this.log),
+      connectTimeoutMs: o.connectTimeoutMs,
+      handshakeTimeoutMs: o.handshakeTimeoutMs,
+      keepaliveIntervalMs: o.keepaliveIntervalMs,
+      keepaliveCountMax: o.keepaliveCountMax,
+      maxWriteBufferBytes: o.maxWriteBufferBytes,
+      logger: this.log,
+    });
+    return this.connectorCache;
+  }
+
+  private describeNotReady(): string {
+    const lines = this.tunnels()
+      .filter((t) => t.currentState !== TunnelState.READY)
+      .map((t) => {
+        const s = t.status();
+        return `${s.node} ${s.state}${s.lastError ? ` (${s.lastError.message})` : ''}`;
+      });
+    return lines.length ? lines.join('; ') : 'no tunnels';
+  }
+}

@@ -1,0 +1,25 @@
+import type { Duplex } from 'node:stream';
+import type { NodeSpec } from '../nodes/node-spec.js';
+
+/** An open SSH connection to one node, as a Tunnel uses it. ssh2 sits behind it; tests can fake it. */
+export interface SshSession {
+  /** SHA256 fingerprint of the host key the node presented and we verified. */
+  readonly hostKeyFingerprint: string;
+  /**
+   * Opens a direct-tcpip channel to host:port as seen from the node. Rejects with ChannelOpenError when
+   * the node refuses, TunnelClosedError when the connection goes away first.
+   */
+  openChannel(host: string, port: number): Promise<Duplex>;
+  /**
+   * Calls `proceed` once the connection's outgoing buffer is below its limit. ssh2 ignores the socket's
+   * backpressure, so streams ask here before they write: it bounds memory and shares the link fairly.
+   */
+  whenWritable(proceed: () => void): void;
+  /** Ends the connection; `closed` fires afterwards. */
+  close(): void;
+  /** Registers the one listener told when the connection ends, with the reason when it was not asked to. */
+  onClose(listener: (error: Error | undefined) => void): void;
+}
+
+/** Opens an SSH session to a node: TCP connect, handshake with host-key check, authentication. */
+export type SshConnector = (node: NodeSpec, signal: AbortSignal) => Promise<SshSession>;

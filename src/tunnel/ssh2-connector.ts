@@ -1,0 +1,104 @@
+import type net from 'node:net';
+import ssh2, { type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
+import { AuthenticationError, EgressError, HandshakeError } from '../errors.js';
+import type { NodeSpec } from '../nodes/node-spec.js';
+import type { Logger } from '../log.js';
+import type { SshConnector } from './ssh-session.js';
+import { Ssh2Session } from './ssh2-session.js';
+import { tcpConnect } from './tcp-connect.js';
+import { createHostKeyVerifier, hostKeyAlgorithmsFor, type HostKeyPolicy } from './host-key-verifier.js';
+
+/** What authenticates us: a private key, an ssh-agent socket, or both. */
+export interface SshCredentials {
+  privateKey?: Buffer | undefined;
+  passphrase?: string | undefined;
+  agentSocket?: string | undefined;
+}
+
+export interface Ssh2ConnectorOptions {
+  user: string;
+  /** Loaded once per pool and shared; a failure here fails (and parks) every attempt. */
+  credentials: () => Promise<SshCredentials>;
+  hostKeyPolicy: () => Promise<HostKeyPolicy>;
+  connectTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  keepaliveIntervalMs: number;
+  keepaliveCountMax: number;
+  maxWriteBufferBytes: number;
+  logger: Logger;
+}
+
+export function createSsh2Connector(options: Ssh2ConnectorOptions): SshConnector {
+  return async (node, signal) => {
+    const [credentials, policy] = await Promise.all([options.credentials(), options.hostKeyPolicy()]);
+    const verify = createHostKeyVerifier(node, policy);
+    // Ask first for the key types we trust, as OpenSSH does, so a node with several host keys shows a known one.
+    const serverHostKey = hostKeyAlgorithmsFor(node, policy);
+    const sock = await tcpConnect(node, options.connectTimeoutMs, signal);
+    return handshake(node, sock, credentials, { verify, serverHostKey }, options, signal);
+  };
+}
+
+function handshake(
+  node: NodeSpec,
+  sock: net.Socket,
+  credentials: SshCredentials,
+  hostKeys: { verify: ReturnType<typeof createHostKeyVerifier>; serverHostKey: string[] | undefined },
+  options: Ssh2ConnectorOptions,
+  signal: AbortSignal,
+): Promise<Ssh2Session> {
+  const client = new ssh2.Client();
+  let hostKeyFingerprint: string | undefined;
+  let hostKeyError: EgressError | undefined;
+  // Only public keys: ssh2 otherwise tries "none" first, and OpenSSH delays that failure.
+  const methods: string[] = [];
+  if (credentials.privateKey) methods.push('publickey');
+  if (credentials.agentSocket) methods.push('agent');
+
+  return new Promise((resolve, reject) => {
+    const fail = (err: EgressError): void => {
+      signal.removeEventListener('abort', onAbort);
+      client.removeAllListeners('ready');
+      client.on('error', () => undefined); // late errors from a discarded client are expected
+      client.end();
+      sock.destroy();
+      reject(err);
+    };
+    const onAbort = (): void => fail(new HandshakeError(node.name, 'connection attempt cancelled', signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    client.once('ready', () => {
+      signal.removeEventListener('abort', onAbort);
+      client.removeAllListeners('error');
+      client.removeAllListeners('close');
+      resolve(new Ssh2Session(client, sock, node.name, hostKeyFingerprint ?? 'unknown', options.maxWriteBufferBytes));
+    });
+    client.once('error', (err: Error & { level?: string }) => {
+      if (hostKeyError) fail(hostKeyError);
+      else if (err.level === 'client-authentication') fail(new AuthenticationError(node.name, options.user, err));
+      else if (err.level === 'client-timeout')
+        fail(new HandshakeError(node.name, `no handshake within ${options.handshakeTimeoutMs} ms`, err));
+      else fail(new HandshakeError(node.name, err.message, err));
+    });
+    client.once('close', () => fail(hostKeyError ?? new HandshakeError(node.name, 'connection closed during the handshake')));
+
+    client.connect({
+      sock,
+      username: options.user,
+      privateKey: credentials.privateKey,
+      passphrase: credentials.passphrase,
+      agent: credentials.agentSocket,
+      authHandler: methods as unknown as ConnectConfig['authHandler'],
+      hostVerifier: (key: Buffer): boolean => {
+        const verdict = hostKeys.verify(key);
+        if (verdict.ok) hostKeyFingerprint = verdict.fingerprint;
+        else hostKeyError = verdict.error;
+        return verdict.ok;
+      },
+      readyTimeout: options.handshakeTimeoutMs,
+      keepaliveInterval: options.keepaliveIntervalMs,
+      keepaliveCountMax: options.keepaliveCountMax,
+      ...(hostKeys.serverHostKey && { algorithms: { serverHostKey: hostKeys.serverHostKey as ServerHostKeyAlgorithm[] } }),
+    });
+  });
+}

@@ -1,0 +1,145 @@
+import { Duplex } from 'node:stream';
+import { isIPv6 } from 'node:net';
+import type { SshSession } from './ssh-session.js';
+
+export interface TunnelSocketInit {
+  /** The node whose tunnel carries this stream. */
+  node: string;
+  /** Destination as dialled on the node's side. */
+  remoteAddress: string;
+  remotePort: number;
+  /** Keep the writable side open after the peer ends (like net's allowHalfOpen). Default false. */
+  allowHalfOpen?: boolean;
+}
+
+/**
+ * One stream through a tunnel, shaped like a net.Socket so http.Agent, tls.connect({ socket }) and undici
+ * take it. It wraps an ssh2 channel because the channel's own destroy() drops the error and never marks
+ * it destroyed, and because writes must wait for the SSH connection's shared buffer (see whenWritable).
+ */
+export class TunnelSocket extends Duplex {
+  readonly node: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly remoteFamily: 'IPv4' | 'IPv6';
+  readonly localAddress = '127.0.0.1';
+  readonly localPort = 0;
+  readonly connecting = false;
+  readonly pending = false;
+  bytesRead = 0;
+  bytesWritten = 0;
+
+  private readonly channel: Duplex;
+  private readonly session: SshSession;
+  private idleTimeoutMs = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private channelClosed = false;
+
+  constructor(channel: Duplex, session: SshSession, init: TunnelSocketInit) {
+    super({ allowHalfOpen: init.allowHalfOpen ?? false });
+    this.channel = channel;
+    this.session = session;
+    this.node = init.node;
+    this.remoteAddress = init.remoteAddress;
+    this.remotePort = init.remotePort;
+    this.remoteFamily = isIPv6(init.remoteAddress) ? 'IPv6' : 'IPv4';
+
+    channel.on('data', (chunk: Buffer) => {
+      this.bytesRead += chunk.length;
+      this.touch();
+      if (!this.push(chunk)) channel.pause();
+    });
+    channel.on('end', () => this.push(null));
+    channel.on('close', () => {
+      this.channelClosed = true;
+      // The node closed the channel: nothing more will be read, and nothing written can arrive.
+      this.push(null);
+      if (!this.writableEnded) this.end();
+    });
+    channel.on('error', (err: Error) => this.destroy(err));
+  }
+
+  override _read(): void {
+    this.channel.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.session.whenWritable(() => {
+      if (this.destroyed || this.channelClosed) {
+        callback(Object.assign(new Error('write after the channel closed'), { code: 'EPIPE' }));
+        return;
+      }
+      this.bytesWritten += chunk.length;
+      this.touch();
+      // The channel's own buffer follows the remote window; wait for it too.
+      if (this.channel.write(chunk)) callback();
+      else this.channel.once('drain', () => callback());
+    });
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (!this.channelClosed) this.channel.end();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.clearIdleTimer();
+    if (!this.channelClosed) {
+      // ssh2's destroy() only ends and closes the channel; that is exactly the part we want from it.
+      this.channel.destroy();
+    }
+    callback(error);
+  }
+
+  // net.Socket compatibility. Nagle and TCP keepalive belong to the SSH connection, which sets them.
+  setNoDelay(_noDelay?: boolean): this {
+    return this;
+  }
+
+  setKeepAlive(_enable?: boolean, _initialDelay?: number): this {
+    return this;
+  }
+
+  ref(): this {
+    return this;
+  }
+
+  unref(): this {
+    return this;
+  }
+
+  address(): { address: string; family: string; port: number } {
+    return { address: this.localAddress, family: 'IPv4', port: this.localPort };
+  }
+
+  get readyState(): 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.destroyed) return 'closed';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    return this.writable ? 'writeOnly' : 'closed';
+  }
+
+  /** Emits 'timeout' after `ms` without traffic, like net.Socket; 0 turns it off. */
+  setTimeout(ms: number, onTimeout?: () => void): this {
+    this.idleTimeoutMs = ms;
+    if (onTimeout) {
+      if (ms === 0) this.removeListener('timeout', onTimeout);
+      else this.once('timeout', onTimeout);
+    }
+    this.touch();
+    return this;
+  }
+
+  private touch(): void {
+    this.clearIdleTimer();
+    if (this.idleTimeoutMs > 0 && !this.destroyed) {
+      this.idleTimer = setTimeout(() => this.emit('timeout'), this.idleTimeoutMs);
+      this.idleTimer.unref();
+    }
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+}

@@ -1,0 +1,341 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../log.js';
+import type { NodeSpec } from '../nodes/node-spec.js';
+import {
+  DialQueueFullError,
+  EgressError,
+  TunnelClosedError,
+  TunnelUnavailableError,
+  isPermanentFailure,
+} from '../errors.js';
+import { TunnelState, isAllowedTransition } from './state.js';
+import type { RetryPolicy } from './backoff.js';
+import type { SshConnector, SshSession } from './ssh-session.js';
+import { TunnelSocket } from './tunnel-socket.js';
+import { asEgressError } from './classify-error.js';
+import { withDeadline, type Deadline } from './deadline.js';
+
+export interface TunnelOptions {
+  connector: SshConnector;
+  retryPolicy: RetryPolicy;
+  /** Runs a connection attempt when a slot is free, so a large pool does not storm sshd's MaxStartups. */
+  gate: <T>(attempt: () => Promise<T>) => Promise<T>;
+  logger: Logger;
+  /** How many dials may wait for this tunnel to connect before more fail fast. */
+  maxPendingDials: number;
+  /** A connection that stays up this long resets the backoff. */
+  stableAfterMs: number;
+}
+
+export interface StateChange {
+  node: string;
+  from: TunnelState;
+  to: TunnelState;
+  error: EgressError | undefined;
+}
+
+export interface OpenStreamOptions extends Deadline {
+  allowHalfOpen?: boolean | undefined;
+}
+
+export interface TunnelStatus {
+  node: string;
+  address: string;
+  sshPort: number;
+  state: TunnelState;
+  since: string;
+  lastError: { code: string; message: string } | undefined;
+  attempts: number;
+  nextRetryAt: string | undefined;
+  hostKeyFingerprint: string | undefined;
+  draining: boolean;
+  openStreams: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (err: EgressError) => void;
+}
+
+/**
+ * One node's SSH connection as a state machine. Every state change goes through transition(), which
+ * refuses moves the table in state.ts does not allow; listeners hear about a change after it happened.
+ */
+export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
+  spec: NodeSpec;
+  private state: TunnelState = TunnelState.IDLE;
+  private since = new Date();
+  private lastError: EgressError | undefined;
+  private attempts = 0;
+  private nextRetryAt: Date | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stableTimer: NodeJS.Timeout | undefined;
+  private session: SshSession | undefined;
+  private hostKeyFingerprint: string | undefined;
+  private attemptAbort: AbortController | undefined;
+  private readonly streams = new Set<TunnelSocket>();
+  private readonly waiters = new Set<Waiter>();
+  private draining = false;
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private readonly log: Logger;
+
+  constructor(
+    spec: NodeSpec,
+    private readonly options: TunnelOptions,
+  ) {
+    super();
+    this.spec = spec;
+    this.log = options.logger.child({ node: spec.name });
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get currentState(): TunnelState {
+    return this.state;
+  }
+
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  /** Starts connecting now if idle or waiting to retry (a retry skips the rest of its backoff). */
+  connect(): void {
+    if (this.draining) return;
+    if (this.state === TunnelState.IDLE || this.state === TunnelState.TRANSIENT_FAILURE) this.startAttempt();
+  }
+
+  /** Drops the current connection, if any, and connects again at once (after a config change). */
+  reconnect(): void {
+    if (this.state === TunnelState.SHUTDOWN || this.draining) return;
+    if (this.state === TunnelState.READY) {
+      this.failConnection(new TunnelClosedError(this.name, 'reconnect requested'));
+    }
+    this.attempts = 0;
+    this.connect();
+  }
+
+  /** Opens a stream through this tunnel, waiting for a connection in progress up to the deadline. */
+  async openStream(host: string, port: number, options: OpenStreamOptions): Promise<TunnelSocket> {
+    await this.waitUntilReady(options);
+    const session = this.session;
+    if (!session) throw this.unavailable();
+    const channel = await withDeadline(session.openChannel(host, port), options, this.name, 'opening the SSH channel', (late) =>
+      late.destroy(),
+    );
+    if (this.session !== session) {
+      channel.destroy();
+      throw new TunnelClosedError(this.name, 'connection lost while the channel opened', { target: options.target });
+    }
+    const socket = new TunnelSocket(channel, session, {
+      node: this.name,
+      remoteAddress: host,
+      remotePort: port,
+      allowHalfOpen: options.allowHalfOpen,
+    });
+    this.streams.add(socket);
+    socket.once('close', () => {
+      this.streams.delete(socket);
+      this.bytesIn += socket.bytesRead;
+      this.bytesOut += socket.bytesWritten;
+      if (this.draining && this.streams.size === 0) this.shutdown('drained');
+    });
+    return socket;
+  }
+
+  /**
+   * Stops taking dials; open streams get `graceMs` to finish, then everything closes. Used when the
+   * node leaves the inventory.
+   */
+  drain(graceMs: number): Promise<void> {
+    this.draining = true;
+    this.rejectWaiters(new TunnelUnavailableError(this.name, this.state, 'node is being removed'));
+    if (this.streams.size === 0) {
+      this.shutdown('removed from inventory');
+      return Promise.resolve();
+    }
+    this.log.info('draining tunnel', { openStreams: this.streams.size, graceMs });
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.shutdown('drain grace period over'), graceMs);
+      this.on('stateChange', (change) => {
+        if (change.to === TunnelState.SHUTDOWN) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** Ends the tunnel for good: connection closed, open streams failed, waiting dials failed. */
+  shutdown(why: string): void {
+    if (this.state === TunnelState.SHUTDOWN) return;
+    const error = new TunnelClosedError(this.name, why);
+    this.clearTimers();
+    this.attemptAbort?.abort(error);
+    const session = this.session;
+    this.session = undefined;
+    this.transition([this.state], TunnelState.SHUTDOWN, undefined);
+    this.failStreams(error);
+    this.rejectWaiters(new TunnelUnavailableError(this.name, TunnelState.SHUTDOWN, why));
+    session?.close();
+  }
+
+  status(): TunnelStatus {
+    let bytesIn = this.bytesIn;
+    let bytesOut = this.bytesOut;
+    for (const s of this.streams) {
+      bytesIn += s.bytesRead;
+      bytesOut += s.bytesWritten;
+    }
+    return {
+      node: this.name,
+      address: this.spec.address,
+      sshPort: this.spec.sshPort,
+      state: this.state,
+      since: this.since.toISOString(),
+      lastError: this.lastError && { code: this.lastError.code, message: this.lastError.message },
+      attempts: this.attempts,
+      nextRetryAt: this.nextRetryAt?.toISOString(),
+      hostKeyFingerprint: this.hostKeyFingerprint,
+      draining: this.draining,
+      openStreams: this.streams.size,
+      bytesIn,
+      bytesOut,
+    };
+  }
+
+  private startAttempt(): void {
+    this.clearTimers();
+    this.transition([TunnelState.IDLE, TunnelState.TRANSIENT_FAILURE], TunnelState.CONNECTING, undefined);
+    const abort = new AbortController();
+    this.attemptAbort = abort;
+    const attempt = this.options.gate(async () => {
+      // The slot may come free after the tunnel was shut down or moved on; then there is nothing to do.
+      if (abort.signal.aborted) throw abort.signal.reason;
+      return this.options.connector(this.spec, abort.signal);
+    });
+    attempt.then(
+      (session) => {
+        if (this.attemptAbort !== abort || this.state !== TunnelState.CONNECTING) {
+          session.close(); // a late result after the state moved on is closed, not leaked
+          return;
+        }
+        this.attemptAbort = undefined;
+        this.onConnected(session);
+      },
+      (err: unknown) => {
+        if (this.attemptAbort !== abort || this.state !== TunnelState.CONNECTING) return;
+        this.attemptAbort = undefined;
+        this.onAttemptFailed(asEgressError(err, this.name));
+      },
+    );
+  }
+
+  private onConnected(session: SshSession): void {
+    this.session = session;
+    this.hostKeyFingerprint = session.hostKeyFingerprint;
+    session.onClose((err) => {
+      if (this.session !== session) return;
+      this.failConnection(new TunnelClosedError(this.name, err ? err.message : 'connection closed by the node', { cause: err }));
+    });
+    this.stableTimer = setTimeout(() => {
+      this.attempts = 0;
+    }, this.options.stableAfterMs);
+    this.stableTimer.unref();
+    this.transition([TunnelState.CONNECTING], TunnelState.READY, undefined);
+    this.log.info('tunnel ready', { address: this.spec.address, hostKey: session.hostKeyFingerprint });
+    for (const waiter of this.takeWaiters()) waiter.resolve();
+  }
+
+  /** The READY connection is gone: its streams fail now, and a reconnect is scheduled. */
+  private failConnection(error: EgressError): void {
+    const session = this.session;
+    this.session = undefined;
+    this.failStreams(error);
+    session?.close();
+    this.onAttemptFailed(error);
+  }
+
+  private onAttemptFailed(error: EgressError): void {
+    this.clearTimers();
+    this.attempts += 1;
+    this.lastError = error;
+    const delayMs = this.options.retryPolicy(this.attempts, error);
+    this.transition([TunnelState.CONNECTING, TunnelState.READY], TunnelState.TRANSIENT_FAILURE, error);
+    const level = isPermanentFailure(error) ? 'error' : 'warn';
+    this.log.log(level, 'tunnel failed', { code: error.code, error: error.message, attempts: this.attempts, retryInMs: delayMs });
+    this.rejectWaiters(this.unavailable());
+    if (delayMs === null) return;
+    this.nextRetryAt = new Date(Date.now() + delayMs);
+    // Kept referenced: an open pool keeps the process alive, like a listening server, until close().
+    this.retryTimer = setTimeout(() => this.startAttempt(), delayMs);
+  }
+
+  private waitUntilReady(options: OpenStreamOptions): Promise<void> {
+    if (this.draining) return Promise.reject(new TunnelUnavailableError(this.name, this.state, 'node is being removed'));
+    switch (this.state) {
+      case TunnelState.READY:
+        return Promise.resolve();
+      case TunnelState.SHUTDOWN:
+      case TunnelState.TRANSIENT_FAILURE:
+        return Promise.reject(this.unavailable());
+      case TunnelState.IDLE:
+        this.connect();
+        break;
+      case TunnelState.CONNECTING:
+        break;
+    }
+    if (this.waiters.size >= this.options.maxPendingDials) {
+      return Promise.reject(new DialQueueFullError(this.name, options.target, this.options.maxPendingDials));
+    }
+    let waiter: Waiter | undefined;
+    const ready = new Promise<void>((resolve, reject) => {
+      waiter = { resolve, reject };
+      this.waiters.add(waiter);
+    });
+    return withDeadline(ready, options, this.name, 'waiting for the SSH connection').finally(() => {
+      if (waiter) this.waiters.delete(waiter);
+    });
+  }
+
+  private unavailable(): TunnelUnavailableError {
+    const why = this.lastError ? this.lastError.message : 'not connected';
+    return new TunnelUnavailableError(this.name, this.state, why, { cause: this.lastError });
+  }
+
+  private takeWaiters(): Waiter[] {
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    return waiters;
+  }
+
+  private rejectWaiters(error: EgressError): void {
+    for (const waiter of this.takeWaiters()) waiter.reject(error);
+  }
+
+  private failStreams(error: EgressError): void {
+    for (const stream of this.streams) stream.destroy(error);
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.stableTimer);
+    this.retryTimer = undefined;
+    this.stableTimer = undefined;
+    this.nextRetryAt = undefined;
+  }
+
+  private transition(from: TunnelState[], to: TunnelState, error: EgressError | undefined): void {
+    const prev = this.state;
+    if (!from.includes(prev) || !isAllowedTransition(prev, to)) {
+      throw new Error(`tunnel ${this.name}: illegal transition ${prev} -> ${to}`);
+    }
+    this.state = to;
+    this.since = new Date();
+    this.emit('stateChange', { node: this.name, from: prev, to, error });
+  }
+}
