@@ -1,5 +1,5 @@
 import type tls from 'node:tls';
-import type { Duplex } from 'node:stream';
+import type net from 'node:net';
 import type { Dialer } from './dialer.js';
 import { upgradeToTls } from './tls-upgrade.js';
 
@@ -12,9 +12,13 @@ export interface UndiciConnectOptions {
   servername?: string | null;
 }
 
+/**
+ * undici's connector type. undici declares net.Socket; a TunnelSocket (or the TLS socket over it) offers the
+ * part of that interface undici uses, so it is handed over as one.
+ */
 export type UndiciConnector = (
   options: UndiciConnectOptions,
-  callback: (err: Error | null, socket: Duplex | null) => void,
+  callback: (...result: [null, net.Socket] | [Error, null]) => void,
 ) => void;
 
 /** undici's Agent/Client take this as `connect`: each connection is a tunnel stream, TLS inside it for https. */
@@ -26,7 +30,7 @@ export function createUndiciConnector(dialer: Dialer, tlsOptions: tls.Connection
     dialer.dial({ kind: 'address', host, port }).then(
       (socket) => {
         if (!https) {
-          callback(null, socket);
+          callback(null, socket as unknown as net.Socket);
           return;
         }
         const secure = upgradeToTls(socket, host, {

@@ -9,6 +9,8 @@ export interface Cidr {
 /** Parses "198.19.1.0/24" or "fd00::/64"; returns undefined when it is not a CIDR. */
 export function parseCidr(text: string): Cidr | undefined {
   let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  // ipaddr.parseCIDR takes short forms such as "10/8"; only a full address counts, as in parseIp.
+  if (parseIp(text.slice(0, text.lastIndexOf('/'))) === undefined) return undefined;
   try {
     parsed = ipaddr.parseCIDR(text);
   } catch {

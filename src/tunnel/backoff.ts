@@ -34,7 +34,8 @@ export function exponentialBackoff(options: BackoffOptions = {}, random: () => n
   const o = { ...DEFAULT_BACKOFF, ...options };
   return (attempt, error) => {
     if (isPermanentFailure(error)) return o.permanentFailureDelayMs;
-    const base = Math.min(o.maxDelayMs, o.initialDelayMs * o.multiplier ** Math.max(0, attempt - 1));
+    // The exponent is capped so huge attempt counts cannot overflow to Infinity (or NaN with a zero start).
+    const base = Math.min(o.maxDelayMs, o.initialDelayMs * o.multiplier ** Math.min(64, Math.max(0, attempt - 1)));
     const spread = base * o.jitter * (2 * random() - 1);
     return Math.max(0, Math.round(Math.min(o.maxDelayMs, base + spread)));
   };

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Makes a fresh machine ready: npm dependencies, and with --system the OS tools the system tests use
+// (OpenSSH server and client, iproute2, curl). Runs before `npm start` and `npm test`; cheap when all is there.
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+
+const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' });
+
+function ensureNodeModules() {
+  const marker = 'node_modules/.package-lock.json';
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync('package-lock.json').mtimeMs) return;
+  console.error('setup: installing npm dependencies (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+const SYSTEM_TOOLS = [
+  ['/usr/sbin/sshd', 'openssh-server'],
+  ['/usr/bin/ssh', 'openssh-client'],
+  ['/usr/bin/ssh-keygen', 'openssh-client'],
+  ['/usr/sbin/ip', 'iproute2'],
+  ['/usr/bin/curl', 'curl'],
+];
+
+function ensureSystemTools() {
+  const missing = [...new Set(SYSTEM_TOOLS.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg))];
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.error(`setup: missing ${missing.join(', ')}; install them as root (apt-get install ${missing.join(' ')})`);
+    return;
+  }
+  console.error(`setup: installing ${missing.join(', ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  try {
+    install();
+  } catch {
+    execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
+    install();
+  }
+}
+
+ensureNodeModules();
+if (process.argv.includes('--system')) ensureSystemTools();
