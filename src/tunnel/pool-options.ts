@@ -32,6 +32,8 @@ export interface TunnelPoolOptions {
   maxPendingDialsPerTunnel?: number;
   /** Bytes an SSH connection's socket may buffer before streams wait to write. Default 1 MiB. */
   maxWriteBufferBytes?: number;
+  /** Connect a node's tunnel only when a dial first needs it (for short-lived tools). Default false. */
+  lazyConnect?: boolean;
   /** How long a removed node's open streams may continue. Default 30000. */
   drainGraceMs?: number;
   /** A connection up this long resets the retry backoff. Default 10000. */

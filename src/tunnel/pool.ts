@@ -66,7 +66,7 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
       if (this.active.has(spec.name)) continue;
       const tunnel = this.createTunnel(spec);
       this.active.set(spec.name, tunnel);
-      tunnel.connect();
+      if (!this.options.lazyConnect) tunnel.connect();
     }
     this.log.info('nodes set', { nodes: this.active.size, draining: this.draining.size });
     this.emit('nodesChanged', this.nodes());
