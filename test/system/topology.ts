@@ -12,7 +12,7 @@ import { deleteNamespace, exec, ipBatch, isAlive, listNamespaces, namespacePids,
 import type { ExecResult } from './netns.js';
 export type { ExecResult };
 import { fingerprint, readSshdPid, sshdFiles, sshKeygen, startSshdIn, writeSshdConfig } from './sshd.js';
-import { createTestCa } from './test-ca.js';
+import { createClusterCa } from '../../src/simulator/cluster-pki.js';
 
 export const PORTS = { ssh: 22, kubelet: 10250, nodeHttp: 9100, podHttp: 8080, echo: 7 } as const;
 
@@ -128,8 +128,8 @@ async function buildNetwork(t: Topology): Promise<void> {
 async function writeKeysAndCerts(t: Topology): Promise<void> {
   const clientPub = await sshKeygen(t.identityFile, `ssh-egress-system-test-${t.id}`);
   writeFileSync(join(t.dir, 'authorized_keys'), clientPub + '\n');
-  const ca = createTestCa(`ssh-egress test kubelet CA ${t.id}`);
-  writeFileSync(t.kubeletCaFile, ca.cert);
+  const ca = await createClusterCa(`ssh-egress test kubelet CA ${t.id}`);
+  writeFileSync(t.kubeletCaFile, ca.certPem);
   await Promise.all(
     t.nodes.map(async (n) => {
       const f = filesOf(n);
@@ -137,9 +137,9 @@ async function writeKeysAndCerts(t: Topology): Promise<void> {
       const pub = await sshKeygen(f.hostKeyFile, n.name);
       n.hostPublicKey = pub.split(/\s+/).slice(0, 2).join(' ');
       n.hostKeyFingerprint = await fingerprint(`${f.hostKeyFile}.pub`);
-      const leaf = ca.issue({ commonName: n.name, dnsNames: [n.name], ips: [n.address] });
-      writeFileSync(join(f.dir, 'kubelet.crt'), leaf.cert);
-      writeFileSync(join(f.dir, 'kubelet.key'), leaf.key, { mode: 0o600 });
+      const leaf = await ca.issue({ commonName: n.name, dnsNames: [n.name], ips: [n.address] });
+      writeFileSync(join(f.dir, 'kubelet.crt'), leaf.certPem);
+      writeFileSync(join(f.dir, 'kubelet.key'), leaf.keyPem, { mode: 0o600 });
     }),
   );
   writeFileSync(t.knownHostsFile, t.nodes.map((n) => `${n.name},${n.address} ${n.hostPublicKey}\n`).join(''));
