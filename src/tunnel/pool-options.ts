@@ -18,6 +18,13 @@ export interface TunnelPoolOptions {
   knownHostsFile?: string;
   /** Accept any host key. Dangerous: anyone on the path can impersonate a node. */
   insecureIgnoreHostKeys?: boolean;
+  /**
+   * Trust on first use: a node with no trusted key yet has the key it presents recorded in this file
+   * (created 0600, OpenSSH known_hosts format) and enforced from then on. Explicit opt-in.
+   */
+  trustOnFirstUseFile?: string;
+  /** Active health check through each READY tunnel, besides SSH keepalive. */
+  healthCheck?: HealthCheckOptions;
   /** TCP connect timeout to a node's sshd. Default 10000. */
   connectTimeoutMs?: number;
   /** SSH handshake and authentication timeout. Default 15000. */
@@ -44,6 +51,29 @@ export interface TunnelPoolOptions {
   logger?: Logger;
   /** Replaces the ssh2 connector (tests, custom transports). */
   connector?: SshConnector;
+}
+
+export interface HealthCheckOptions {
+  /**
+   * 'kubelet-https': GET https://<node>:<kubeletPort><path> through the tunnel must answer 200 (default);
+   * 'tcp': a channel to <node>:<port> must open; 'ssh': keepalive only, no active probe.
+   */
+  kind?: 'kubelet-https' | 'tcp' | 'ssh';
+  /** Port for 'tcp' (default: the node's kubelet port). */
+  port?: number;
+  /** Path for 'kubelet-https'. Default '/healthz'. */
+  path?: string;
+  /** Time between probes of one tunnel; each tunnel starts at a random offset. Default 30000. */
+  intervalMs?: number;
+  /** Default 5000. */
+  timeoutMs?: number;
+  /** Consecutive failures that mark the tunnel unhealthy and reconnect it. Default 3. */
+  failureThreshold?: number;
+  /**
+   * TLS for 'kubelet-https': `ca` verifies the kubelet's certificate (with the node's address or name
+   * checked against its SANs); `cert`/`key` authenticate us. Without `ca` the certificate is not checked.
+   */
+  tls?: import('node:tls').ConnectionOptions;
 }
 
 export const POOL_DEFAULTS = {
