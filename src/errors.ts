@@ -9,6 +9,7 @@ export type EgressErrorCode =
   | 'ERR_INVENTORY'
   | 'ERR_INVALID_TARGET'
   | 'ERR_NO_ROUTE'
+  | 'ERR_POLICY_DENIED'
   | 'ERR_TUNNEL_UNAVAILABLE'
   | 'ERR_DIAL_TIMEOUT'
   | 'ERR_DIAL_ABORTED'
@@ -24,7 +25,9 @@ export type EgressErrorCode =
   | 'ERR_KNOWN_HOSTS'
   | 'ERR_KEY'
   | 'ERR_POOL_CLOSED'
-  | 'ERR_POOL_NOT_READY';
+  | 'ERR_POOL_NOT_READY'
+  | 'ERR_TLS_CONFIG'
+  | 'ERR_KUBELET_CERT';
 
 export interface EgressErrorDetails {
   /** The node whose tunnel was involved, when there was one. */
@@ -154,8 +157,11 @@ export class ConnectError extends EgressError {
 
 /** The SSH handshake failed after TCP connected (sshd dropped us, protocol error, timeout). */
 export class HandshakeError extends EgressError {
-  constructor(node: string, why: string, cause?: unknown) {
+  /** The connection closed before key exchange finished, as when sshd's MaxStartups sheds load: worth a quick retry. */
+  readonly droppedBeforeKeyExchange: boolean;
+  constructor(node: string, why: string, cause?: unknown, droppedBeforeKeyExchange = false) {
     super('ERR_HANDSHAKE', `SSH handshake with node ${node} failed: ${why}`, { node, cause });
+    this.droppedBeforeKeyExchange = droppedBeforeKeyExchange;
   }
 }
 
@@ -242,4 +248,44 @@ export function isPermanentFailure(err: unknown): boolean {
     err instanceof KnownHostsError ||
     err instanceof KeyError
   );
+}
+
+/** A CA bundle, certificate or key file for TLS that cannot be used; `file` names it. */
+export class TlsConfigError extends EgressError {
+  readonly file: string | undefined;
+  constructor(message: string, details: EgressErrorDetails & { file?: string } = {}) {
+    super('ERR_TLS_CONFIG', message, details);
+    this.file = details.file;
+  }
+}
+
+/**
+ * A kubelet's TLS certificate was refused (untrusted, wrong names, expired), or the kubelet refused ours.
+ * `problem` is a stable label for metrics; `certificate` describes what the kubelet presented, when known.
+ */
+export class KubeletCertificateError extends EgressError {
+  readonly problem: import('./tls/verify-kubelet.js').KubeletTlsProblem;
+  readonly certificate: import('./tls/certificate-info.js').CertificateInfo | undefined;
+  constructor(
+    node: string,
+    problem: import('./tls/verify-kubelet.js').KubeletTlsProblem,
+    reason: string,
+    details: EgressErrorDetails & { certificate?: import('./tls/certificate-info.js').CertificateInfo } = {},
+  ) {
+    super('ERR_KUBELET_CERT', `node ${node}: ${reason}`, { ...details, node });
+    this.problem = problem;
+    this.certificate = details.certificate;
+  }
+}
+
+/**
+ * The destination is known (a node, a pod, a service or an allowed range) but the destination policy
+ * forbids it, e.g. a node port outside `policy.nodePorts`. Nothing was sent. `reason` says which rule.
+ */
+export class PolicyDeniedError extends EgressError {
+  readonly reason: string;
+  constructor(target: string, reason: string, details: EgressErrorDetails = {}) {
+    super('ERR_POLICY_DENIED', `policy denies ${target}: ${reason}`, { ...details, target });
+    this.reason = reason;
+  }
 }

@@ -7,6 +7,7 @@ export interface ConnectionFlags {
   user: string;
   identity?: string;
   knownHosts?: string;
+  trustOnFirstUse?: string;
   serviceCidr: string[];
   connectTimeout: number;
 }
@@ -19,6 +20,7 @@ export function addConnectionOptions(command: Command): Command {
     .option('-l, --user <name>', 'SSH user on the nodes', 'root')
     .option('-i, --identity <file>', 'private key (default: the ssh-agent at $SSH_AUTH_SOCK)')
     .option('--known-hosts <file>', 'OpenSSH known_hosts with the nodes\' host keys')
+    .option('--trust-on-first-use <file>', 'record host keys of nodes not yet known to this file (0600), then enforce them')
     .option('--service-cidr <cidr>', 'service ClusterIP range (repeatable)', collect, [])
     .addOption(
       new Option('--connect-timeout <ms>', 'TCP connect and SSH handshake timeout').default(10_000).argParser(positiveInt),
@@ -30,6 +32,7 @@ export function poolOptionsFrom(flags: ConnectionFlags): TunnelPoolOptions {
     user: flags.user,
     ...(flags.identity && { identityFile: flags.identity }),
     ...(flags.knownHosts && { knownHostsFile: flags.knownHosts }),
+    ...(flags.trustOnFirstUse && { trustOnFirstUseFile: flags.trustOnFirstUse }),
     connectTimeoutMs: flags.connectTimeout,
     handshakeTimeoutMs: flags.connectTimeout,
   };

@@ -38,7 +38,7 @@ export interface ServedStream {
 export interface SimulatedCluster {
   nodes: NodeSpec[];
   user: string;
-  /** ed25519 client private key (OpenSSH format, mode 0600) that every node accepts. */
+  /** ed25519 client private key (OpenSSH format, mode 0600) that every node accepts; its public key is beside it (.pub). */
   identityFile: string;
   /** One `[127.0.1.k]:<port> ssh-ed25519 AAAA...` line per node (bare address on port 22). */
   knownHostsFile: string;
@@ -156,6 +156,9 @@ export async function startSimulatedCluster(options: SimulatedClusterOptions = {
           const kind = routeFor(view, destHost, destPort);
           return kind && svc.connect(kind, { node: spec.name, addr: destHost, port: destPort });
         },
+        setKubeletHealthy(healthy) {
+          svc.setKubeletHealthy(spec.name, healthy);
+        },
         onServed(destHost, destPort) {
           if (served.length >= servedLimit) served.splice(0, Math.max(1, Math.floor(servedLimit / 10)));
           served.push({ node: spec.name, destHost, destPort, at: Date.now() });
@@ -171,6 +174,7 @@ export async function startSimulatedCluster(options: SimulatedClusterOptions = {
     const kubeletCaFile = path.join(dir, 'kubelet-ca.crt');
     await writeFile(identityFile, clientKey.private, { mode: 0o600 });
     await chmod(identityFile, 0o600); // mode only applies when the file is created; a given dir may hold an old one
+    await writeFile(`${identityFile}.pub`, `${clientKey.public}\n`);
     await writeFile(knownHostsFile, plans.map((p, i) => knownHostsLine(p.spec, hostKeys[i] as string)).join('\n') + '\n');
     await writeFile(kubeletCaFile, caPem);
 

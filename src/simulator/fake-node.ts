@@ -18,6 +18,10 @@ export interface FakeNode {
   setAuthorizedKey(pubKey: string | null): void;
   /** While on, new TCP connections are accepted and then never answered (a black hole). */
   setHangHandshake(on: boolean): void;
+  /** Closes the next `count` connections before the SSH banner, as sshd's MaxStartups does under load. */
+  dropHandshakes(count: number): void;
+  /** While false, the node's kubelet answers /healthz with 500. */
+  setKubeletHealthy(healthy: boolean): void;
   /** SSH connections currently open and authenticated. */
   readonly connections: number;
 }
@@ -40,6 +44,7 @@ export interface FakeNodeOptions {
   openStream(destHost: string, destPort: number): Promise<Duplex | undefined>;
   /** Called once per stream actually served (after the channel was confirmed). */
   onServed(destHost: string, destPort: number): void;
+  setKubeletHealthy(healthy: boolean): void;
 }
 
 function parsePublicKey(text: string): ParsedKey {
@@ -75,6 +80,7 @@ export class FakeSshNode implements FakeNode {
   private port: number;
   private authorized: ParsedKey | null;
   private hang = false;
+  private handshakesToDrop = 0;
   private ready = 0;
 
   constructor(private readonly options: FakeNodeOptions) {
@@ -128,11 +134,24 @@ export class FakeSshNode implements FakeNode {
     this.hang = on;
   }
 
+  dropHandshakes(count: number): void {
+    this.handshakesToDrop = count;
+  }
+
+  setKubeletHealthy(healthy: boolean): void {
+    this.options.setKubeletHealthy(healthy);
+  }
+
   private onSocket(socket: net.Socket): void {
     this.sockets.add(socket);
     socket.on('error', () => {});
     socket.once('close', () => this.sockets.delete(socket));
     if (this.hang) return; // accepted by the kernel, never answered: not even the SSH banner
+    if (this.handshakesToDrop > 0) {
+      this.handshakesToDrop -= 1;
+      socket.destroy();
+      return;
+    }
     // Without this every reply waits on Nagle + delayed ACK (~40 ms a channel open).
     socket.setNoDelay(true);
     this.ssh.injectSocket(socket);

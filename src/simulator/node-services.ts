@@ -31,11 +31,15 @@ const appHandler: Handler = (req, res, who) => {
 };
 
 /** The kubelet stand-in: what a control plane probes first. */
-const kubeletHandler: Handler = (req, res, who) => {
-  if (req.method === 'GET' && req.url === '/healthz') return reply(res, 200, 'ok');
-  if (req.method === 'GET' && req.url === '/whoami') return whoami(res, who);
-  reply(res, 404, 'not found');
-};
+function kubeletHandler(isHealthy: (node: string) => boolean): Handler {
+  return (req, res, who) => {
+    if (req.method === 'GET' && req.url === '/healthz') {
+      return isHealthy(who.node) ? reply(res, 200, 'ok') : reply(res, 500, '[-]simulated failure');
+    }
+    if (req.method === 'GET' && req.url === '/whoami') return whoami(res, who);
+    reply(res, 404, 'not found');
+  };
+}
 
 function withIdentity(service: () => LoopbackService, handler: Handler): http.RequestListener {
   return (req, res) => {
@@ -65,6 +69,9 @@ function echoService(): LoopbackService {
  * shared by every pod, ClusterIP and node port, and one HTTPS kubelet per node (each has its own cert).
  */
 export class NodeServices {
+  /** Nodes whose kubelet reports unhealthy (fault injection). */
+  private readonly unhealthyKubelets = new Set<string>();
+
   private constructor(
     private readonly echo: LoopbackService,
     private readonly app: LoopbackService,
@@ -74,13 +81,14 @@ export class NodeServices {
   /** `kubeletCredentials`: node name -> serving cert for that node's kubelet. */
   static async start(kubeletCredentials: Map<string, TlsCredentials>): Promise<NodeServices> {
     const kubelets = new Map<string, LoopbackService>();
+    const services = new NodeServices(echoService(), httpService(appHandler), kubelets);
+    const handler = kubeletHandler((node) => !services.unhealthyKubelets.has(node));
     for (const [node, creds] of kubeletCredentials) {
       const service: LoopbackService = new LoopbackService(
-        https.createServer({ cert: creds.certPem, key: creds.keyPem }, withIdentity(() => service, kubeletHandler)),
+        https.createServer({ cert: creds.certPem, key: creds.keyPem }, withIdentity(() => service, handler)),
       );
       kubelets.set(node, service);
     }
-    const services = new NodeServices(echoService(), httpService(appHandler), kubelets);
     try {
       await Promise.all(services.all().map((s) => s.listen()));
     } catch (err) {
@@ -88,6 +96,11 @@ export class NodeServices {
       throw err;
     }
     return services;
+  }
+
+  setKubeletHealthy(node: string, healthy: boolean): void {
+    if (healthy) this.unhealthyKubelets.delete(node);
+    else this.unhealthyKubelets.add(node);
   }
 
   /** Connects to the server for `kind` on behalf of `who`; rejects when it cannot. */

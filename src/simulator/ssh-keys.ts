@@ -1,6 +1,4 @@
-import ssh2 from 'ssh2';
-
-const { utils } = ssh2;
+import { generateEd25519Key } from '../keys/ed25519.js';
 
 export interface Ed25519KeyPair {
   /** OpenSSH private key. */
@@ -9,17 +7,8 @@ export interface Ed25519KeyPair {
   public: string;
 }
 
-/**
- * ssh2 1.17's generator strips leading zero bytes from the ed25519 public key, so about 1 key in 256
- * comes out 31 bytes long and its own parseKey rejects it ("Malformed OpenSSH private key";
- * mscdex/ssh2#1390, #1513). Draw again until both halves parse.
- */
+/** An unencrypted ed25519 pair that ssh2 can parse (src/keys/ed25519.ts retries ssh2's rare bad keys). */
 export function generateEd25519(comment?: string): Ed25519KeyPair {
-  for (let attempt = 0; attempt < 64; attempt++) {
-    const pair = utils.generateKeyPairSync('ed25519', comment === undefined ? {} : { comment });
-    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)) {
-      return { private: pair.private, public: pair.public };
-    }
-  }
-  throw new Error('could not generate a parseable ed25519 key');
+  const pair = generateEd25519Key(comment === undefined ? {} : { comment });
+  return { private: pair.privateKey, public: pair.publicKey };
 }

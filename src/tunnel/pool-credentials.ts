@@ -1,26 +1,34 @@
 import type { Logger } from '../log.js';
 import { KnownHosts } from './known-hosts.js';
+import { TrustOnFirstUseFile } from './trust-on-first-use.js';
 import type { HostKeyPolicy } from './host-key-verifier.js';
 import { loadPrivateKey } from './private-key.js';
 import type { ResolvedPoolOptions } from './pool-options.js';
 import type { SshCredentials } from './ssh2-connector.js';
 
+/** A load shared by all tunnels; reset() makes the next call read the files again. */
+export interface SharedLoad<T> {
+  (): Promise<T>;
+  reset(): void;
+}
+
 /**
  * Shares one load among all tunnels. A failed load is not kept, so the next attempt (a retry after the
- * operator fixed the file, or an explicit reconnect) reads the file again.
+ * operator fixed the file) reads the file again; a successful one is kept until reset().
  */
-function loadOnce<T>(load: () => Promise<T>): () => Promise<T> {
+function loadOnce<T>(load: () => Promise<T>): SharedLoad<T> {
   let pending: Promise<T> | undefined;
-  return () => {
+  const shared = (): Promise<T> => {
     pending ??= load().catch((err: unknown) => {
       pending = undefined;
       throw err;
     });
     return pending;
   };
+  return Object.assign(shared, { reset: () => (pending = undefined) });
 }
 
-export function loadCredentials(o: ResolvedPoolOptions): () => Promise<SshCredentials> {
+export function loadCredentials(o: ResolvedPoolOptions): SharedLoad<SshCredentials> {
   return loadOnce(async () => {
     const agentSocket = o.agentSocket ?? (o.identityFile ? undefined : process.env.SSH_AUTH_SOCK);
     if (!o.identityFile) return { agentSocket };
@@ -34,15 +42,23 @@ export function loadCredentials(o: ResolvedPoolOptions): () => Promise<SshCreden
   });
 }
 
-export function loadHostKeyPolicy(o: ResolvedPoolOptions, log: Logger): () => Promise<HostKeyPolicy> {
+export function loadHostKeyPolicy(o: ResolvedPoolOptions, log: Logger): SharedLoad<HostKeyPolicy> {
   return loadOnce(async () => {
     if (o.insecureIgnoreHostKeys) {
       log.warn('HOST KEY VERIFICATION IS OFF (insecureIgnoreHostKeys): anyone on the network path can impersonate a node');
       return { insecureIgnoreHostKeys: true };
     }
-    if (!o.knownHostsFile) return {};
-    const knownHosts = await KnownHosts.load(o.knownHostsFile);
-    for (const warning of knownHosts.warnings) log.warn('known_hosts line skipped', { warning });
-    return { knownHosts };
+    const policy: HostKeyPolicy = {};
+    if (o.knownHostsFile) {
+      policy.knownHosts = await KnownHosts.load(o.knownHostsFile);
+      for (const warning of policy.knownHosts.warnings) log.warn('known_hosts line skipped', { warning });
+    }
+    if (o.trustOnFirstUseFile) {
+      policy.trustOnFirstUse = TrustOnFirstUseFile.open(o.trustOnFirstUseFile, log);
+      log.info('trust on first use is on: a node with no trusted host key has the first key it presents recorded', {
+        file: o.trustOnFirstUseFile,
+      });
+    }
+    return policy;
   });
 }

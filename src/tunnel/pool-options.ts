@@ -88,7 +88,25 @@ export const POOL_DEFAULTS = {
   stableAfterMs: 10_000,
 } as const;
 
-export type ResolvedPoolOptions = TunnelPoolOptions & { [K in keyof typeof POOL_DEFAULTS]: number };
+export const HEALTH_CHECK_DEFAULTS = {
+  kind: 'kubelet-https',
+  path: '/healthz',
+  intervalMs: 30_000,
+  timeoutMs: 5_000,
+  failureThreshold: 3,
+} as const;
+
+export type ResolvedHealthCheck = Omit<HealthCheckOptions, 'kind' | 'path' | 'intervalMs' | 'timeoutMs' | 'failureThreshold'> & {
+  kind: NonNullable<HealthCheckOptions['kind']>;
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  failureThreshold: number;
+};
+
+export type ResolvedPoolOptions = TunnelPoolOptions & { [K in keyof typeof POOL_DEFAULTS]: number } & {
+  healthCheck: ResolvedHealthCheck;
+};
 
 /** The socket's own high-water mark; below it 'drain' would never tell waiting writers to go on. */
 const MIN_WRITE_BUFFER = 64 * 1024;
@@ -108,8 +126,29 @@ export function resolvePoolOptions(options: TunnelPoolOptions): ResolvedPoolOpti
   if (resolved.maxWriteBufferBytes < MIN_WRITE_BUFFER) {
     throw new ConfigError('maxWriteBufferBytes', `must be at least ${MIN_WRITE_BUFFER}`);
   }
+  if (options.insecureIgnoreHostKeys && options.trustOnFirstUseFile) {
+    throw new ConfigError('trustOnFirstUseFile', 'cannot be combined with insecureIgnoreHostKeys: choose one way to trust host keys');
+  }
   if (!options.connector && !options.identityFile && !options.agentSocket && !process.env.SSH_AUTH_SOCK) {
     throw new ConfigError('identityFile', 'give an identityFile or an agentSocket (no SSH_AUTH_SOCK is set)');
   }
+  resolved.healthCheck = resolveHealthCheck(options.healthCheck);
+  return resolved;
+}
+
+function resolveHealthCheck(options: HealthCheckOptions = {}): ResolvedHealthCheck {
+  const resolved: ResolvedHealthCheck = { ...HEALTH_CHECK_DEFAULTS, ...options };
+  if (!['kubelet-https', 'tcp', 'ssh'].includes(resolved.kind)) {
+    throw new ConfigError('healthCheck.kind', `must be kubelet-https, tcp or ssh, got ${JSON.stringify(resolved.kind)}`);
+  }
+  for (const field of ['intervalMs', 'timeoutMs', 'failureThreshold'] as const) {
+    if (!Number.isInteger(resolved[field]) || resolved[field] < 1) {
+      throw new ConfigError(`healthCheck.${field}`, `must be an integer >= 1, got ${JSON.stringify(resolved[field])}`);
+    }
+  }
+  if (resolved.port !== undefined && !(Number.isInteger(resolved.port) && resolved.port >= 1 && resolved.port <= 65535)) {
+    throw new ConfigError('healthCheck.port', `must be a port from 1 to 65535, got ${JSON.stringify(resolved.port)}`);
+  }
+  if (!resolved.path.startsWith('/')) throw new ConfigError('healthCheck.path', `must start with "/", got "${resolved.path}"`);
   return resolved;
 }

@@ -5,10 +5,16 @@ import { silentLogger, type Logger } from '../log.js';
 import { sameConnection, type NodeSpec } from '../nodes/node-spec.js';
 import { exponentialBackoff } from './backoff.js';
 import { resolvePoolOptions, type ResolvedPoolOptions, type TunnelPoolOptions } from './pool-options.js';
-import { createSsh2Connector } from './ssh2-connector.js';
-import { loadCredentials, loadHostKeyPolicy } from './pool-credentials.js';
+import { createSsh2Connector, type SshCredentials } from './ssh2-connector.js';
+import { loadCredentials, loadHostKeyPolicy, type SharedLoad } from './pool-credentials.js';
+import type { HostKeyPolicy } from './host-key-verifier.js';
 import { TunnelState } from './state.js';
 import { Tunnel, type StateChange, type TunnelStatus } from './tunnel.js';
+import { HealthMonitor, type Probe } from './health-monitor.js';
+import { probeFor } from './probes.js';
+
+/** Quick retries inside one attempt when sshd drops a handshake (MaxStartups); more is the backoff's job. */
+const DROPPED_HANDSHAKE_RETRIES = 2;
 
 export interface ReadyOptions {
   /** How many tunnels must be READY. Default: all of them. */
@@ -34,6 +40,10 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
   private readonly active = new Map<string, Tunnel>();
   private readonly draining = new Set<Tunnel>();
   private readonly gate: ReturnType<typeof pLimit>;
+  private readonly probe: Probe | undefined;
+  private readonly credentials: SharedLoad<SshCredentials>;
+  private readonly hostKeyPolicy: SharedLoad<HostKeyPolicy>;
+  private readonly monitors = new WeakMap<Tunnel, HealthMonitor>();
   private closed = false;
   /** Aborted by close(), so that pending ready() calls end too. */
   private readonly lifetime = new AbortController();
@@ -43,6 +53,9 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
     this.options = resolvePoolOptions(options);
     this.log = (options.logger ?? silentLogger()).child({ component: 'pool' });
     this.gate = pLimit(this.options.maxConcurrentConnects);
+    this.probe = probeFor(this.options.healthCheck);
+    this.credentials = loadCredentials(this.options);
+    this.hostKeyPolicy = loadHostKeyPolicy(this.options, this.log);
   }
 
   /** Adds new nodes, drains removed ones, and leaves unchanged nodes' tunnels alone. */
@@ -86,9 +99,21 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
     return [...this.active.values()];
   }
 
-  /** Connects a tunnel again at once, skipping its backoff (e.g. after fixing its key or host key). */
-  reconnect(name: string): void {
-    this.active.get(name)?.reconnect();
+  /**
+   * Connects again at once, skipping the backoff: one node's tunnel, or with no name every tunnel that is
+   * not READY, after the key file and known_hosts are read again (after fixing a key, an authorized_keys
+   * entry or a host key).
+   */
+  reconnect(name?: string): void {
+    if (name !== undefined) {
+      this.active.get(name)?.reconnect();
+      return;
+    }
+    this.credentials.reset();
+    this.hostKeyPolicy.reset();
+    for (const tunnel of this.active.values()) {
+      if (tunnel.currentState !== TunnelState.READY) tunnel.reconnect();
+    }
   }
 
   /** Resolves once `min` tunnels are READY; rejects with PoolNotReadyError listing the others' reasons. */
@@ -123,7 +148,7 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
   }
 
   status(): TunnelStatus[] {
-    return [...this.tunnels(), ...this.draining].map((t) => t.status());
+    return [...this.tunnels(), ...this.draining].map((t) => ({ ...t.status(), health: this.monitors.get(t)?.status() }));
   }
 
   /** Closes every tunnel at once; open streams fail with TunnelClosedError. */
@@ -147,6 +172,7 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
       stableAfterMs: o.stableAfterMs,
     });
     tunnel.on('stateChange', (change) => this.emit('stateChange', change));
+    if (this.probe) this.monitors.set(tunnel, new HealthMonitor(tunnel, this.probe, o.healthCheck, this.log));
     return tunnel;
   }
 
@@ -161,13 +187,14 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
     const o = this.options;
     this.connectorCache ??= createSsh2Connector({
       user: o.user,
-      credentials: loadCredentials(o),
-      hostKeyPolicy: loadHostKeyPolicy(o, this.log),
+      credentials: this.credentials,
+      hostKeyPolicy: this.hostKeyPolicy,
       connectTimeoutMs: o.connectTimeoutMs,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       keepaliveIntervalMs: o.keepaliveIntervalMs,
       keepaliveCountMax: o.keepaliveCountMax,
       maxWriteBufferBytes: o.maxWriteBufferBytes,
+      droppedHandshakeRetries: DROPPED_HANDSHAKE_RETRIES,
       logger: this.log,
     });
     return this.connectorCache;

@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import ssh2 from 'ssh2';
 import { KeyError } from '../errors.js';
+import { describeFsError, readPrivateFile } from '../fs/file-permissions.js';
 
 /**
  * Loads the SSH identity the tunnels authenticate with, and checks it now rather than at the first
@@ -30,7 +31,7 @@ export async function loadPrivateKey(source: PrivateKeySource): Promise<LoadedPr
   if (given.length > 1) {
     throw new KeyError(`${file}: give only one of passphrase, passphraseFile and passphraseEnv`);
   }
-  const key = await readKeyFile(file);
+  const key = await readPrivateFile(file, 'private key', (message, cause) => new KeyError(message, cause));
   const plain = parseKey(key);
   if (!(plain instanceof Error)) {
     assertPrivate(plain, file);
@@ -48,30 +49,6 @@ export async function loadPrivateKey(source: PrivateKeySource): Promise<LoadedPr
   if (decrypted instanceof Error) throw new KeyError(`wrong passphrase for ${file}`, decrypted);
   assertPrivate(decrypted, file);
   return { key, passphrase };
-}
-
-/** Open once and check the mode of what was opened, so the file cannot be swapped between checks. */
-async function readKeyFile(file: string): Promise<Buffer> {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-  } catch (err) {
-    throw new KeyError(`private key ${file} ${describeFsError(err)}`, err);
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new KeyError(`private key ${file} is not a regular file`);
-    // OpenSSH (sshkey_perm_ok) refuses a key of ours that group or others may read or write; a key owned
-    // by someone else is not checked, since we could not chmod it anyway.
-    const ownedByUs = process.getuid === undefined || stat.uid === process.getuid();
-    if (ownedByUs && (stat.mode & 0o077) !== 0) {
-      const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
-      throw new KeyError(`permissions ${mode} for ${file} are too open; chmod 600 it`);
-    }
-    return await handle.readFile();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function resolvePassphrase(source: PrivateKeySource): Promise<string | undefined> {
@@ -113,11 +90,4 @@ function assertPrivate(parsed: ssh2.ParsedKey, file: string): void {
   if (!parsed || !parsed.isPrivateKey()) {
     throw new KeyError(`${file} holds a public key; give the private key file`);
   }
-}
-
-function describeFsError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'does not exist';
-  if (code === 'EACCES') return 'cannot be read (permission denied)';
-  return `cannot be read (${code ?? 'unknown error'})`;
 }

@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import pRetry from 'p-retry';
 import ssh2, { type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
 import { AuthenticationError, EgressError, HandshakeError } from '../errors.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
@@ -25,6 +26,8 @@ export interface Ssh2ConnectorOptions {
   keepaliveIntervalMs: number;
   keepaliveCountMax: number;
   maxWriteBufferBytes: number;
+  /** Quick retries of a handshake sshd dropped before its banner (MaxStartups). */
+  droppedHandshakeRetries: number;
   logger: Logger;
 }
 
@@ -34,9 +37,33 @@ export function createSsh2Connector(options: Ssh2ConnectorOptions): SshConnector
     const verify = createHostKeyVerifier(node, policy);
     // Ask first for the key types we trust, as OpenSSH does, so a node with several host keys shows a known one.
     const serverHostKey = hostKeyAlgorithmsFor(node, policy);
-    const sock = await tcpConnect(node, options.connectTimeoutMs, signal);
-    return handshake(node, sock, credentials, { verify, serverHostKey }, options, signal);
+    // sshd's MaxStartups drops some handshakes when many arrive at once; a few quick retries absorb that
+    // without waiting for the tunnel's backoff. Any other failure goes straight to the tunnel.
+    return pRetry(
+      async () => {
+        const sock = await tcpConnect(node, options.connectTimeoutMs, signal);
+        return handshake(node, sock, credentials, { verify, serverHostKey }, options, signal);
+      },
+      {
+        retries: options.droppedHandshakeRetries,
+        minTimeout: 50,
+        maxTimeout: 500,
+        randomize: true,
+        signal,
+        shouldRetry: ({ error }) => isDroppedHandshake(error),
+        onFailedAttempt: ({ error, retriesLeft }) => {
+          if (retriesLeft > 0 && isDroppedHandshake(error)) {
+            options.logger.debug('handshake dropped by the node, retrying', { node: node.name, error: error.message });
+          }
+        },
+      },
+    );
   };
+}
+
+/** The connection closed before key exchange finished: what a MaxStartups drop looks like from here. */
+function isDroppedHandshake(error: Error): boolean {
+  return error instanceof HandshakeError && error.droppedBeforeKeyExchange;
 }
 
 function handshake(
@@ -49,6 +76,8 @@ function handshake(
 ): Promise<Ssh2Session> {
   const client = new ssh2.Client();
   let hostKeyFingerprint: string | undefined;
+  let keyExchangeDone = false;
+  client.once('handshake', () => (keyExchangeDone = true));
   let hostKeyError: EgressError | undefined;
   // Only public keys: ssh2 otherwise tries "none" first, and OpenSSH delays that failure.
   const methods: string[] = [];
@@ -78,9 +107,11 @@ function handshake(
       else if (err.level === 'client-authentication') fail(new AuthenticationError(node.name, options.user, err));
       else if (err.level === 'client-timeout')
         fail(new HandshakeError(node.name, `no handshake within ${options.handshakeTimeoutMs} ms`, err));
-      else fail(new HandshakeError(node.name, err.message, err));
+      else fail(new HandshakeError(node.name, err.message, err, !keyExchangeDone));
     });
-    client.once('close', () => fail(hostKeyError ?? new HandshakeError(node.name, 'connection closed during the handshake')));
+    client.once('close', () =>
+      fail(hostKeyError ?? new HandshakeError(node.name, 'connection closed during the handshake', undefined, !keyExchangeDone)),
+    );
 
     client.connect({
       sock,

@@ -14,6 +14,7 @@ import type { SshConnector, SshSession } from './ssh-session.js';
 import { TunnelSocket } from './tunnel-socket.js';
 import { asEgressError } from './classify-error.js';
 import { withDeadline, type Deadline } from './deadline.js';
+import type { HealthStatus } from './health-monitor.js';
 
 export interface TunnelOptions {
   connector: SshConnector;
@@ -52,6 +53,8 @@ export interface TunnelStatus {
   openStreams: number;
   bytesIn: number;
   bytesOut: number;
+  /** The active health check's view, when one runs (filled in by the pool). */
+  health?: HealthStatus | undefined;
 }
 
 interface Waiter {
@@ -117,6 +120,12 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
     }
     this.attempts = 0;
     this.connect();
+  }
+
+  /** The health check gave up on the current connection: drop it (streams fail) and reconnect. */
+  markUnhealthy(reason: string): void {
+    if (this.state !== TunnelState.READY) return;
+    this.failConnection(new TunnelClosedError(this.name, reason));
   }
 
   /** Opens a stream through this tunnel, waiting for a connection in progress up to the deadline. */
@@ -287,6 +296,8 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
         this.connect();
         break;
       case TunnelState.CONNECTING:
+        // A first attempt is worth waiting for; a retry after failures is not: fail fast like TRANSIENT_FAILURE.
+        if (this.attempts > 0) return Promise.reject(this.unavailable());
         break;
     }
     if (this.waiters.size >= this.options.maxPendingDials) {

@@ -143,6 +143,21 @@ test('a dial in TRANSIENT_FAILURE fails fast with the last error as cause', asyn
   tunnel.shutdown('test over');
 });
 
+test('while retrying after a failure, dials fail fast instead of waiting', async () => {
+  const { tunnel, attempts } = makeTunnel();
+  tunnel.connect();
+  await settle();
+  attempts[0]!.fail(new ConnectError('n1', 'connection refused (198.18.0.11:22)'));
+  await new Promise<void>((resolve) => tunnel.on('stateChange', (c) => c.to === 'CONNECTING' && resolve())); // the retry
+  await assert.rejects(tunnel.openStream('198.18.0.11', 9100, dialOptions()), /connection refused/);
+  tunnel.reconnect(); // an explicit reconnect is a fresh start: dials wait for it
+  const dial = tunnel.openStream('198.18.0.11', 9100, dialOptions());
+  await settle();
+  attempts.at(-1)!.succeed();
+  (await dial).destroy();
+  tunnel.shutdown('test over');
+});
+
 test('dials waiting for a failing attempt are failed when it fails', async () => {
   const { tunnel, attempts } = makeTunnel({ retryPolicy: () => 60_000 });
   tunnel.connect();
