@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { createLogger } from '../log.js';
 import { dialCommand } from './dial.js';
+import { keygenCommand } from './keygen.js';
 
 // Self-reference through the package's exports, so it works from src/ and from dist/ alike.
 const VERSION = (createRequire(import.meta.url)('ssh-egress/package.json') as { version: string }).version;
@@ -14,7 +15,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('reach Kubernetes nodes, and the kubelets, pods and services behind them, through SSH tunnels')
     .version(VERSION)
     .exitOverride()
-    .addCommand(dialCommand(logger, (code) => (exitCode = code)));
+    .addCommand(dialCommand(logger, (code) => (exitCode = code)))
+    .addCommand(keygenCommand((code) => (exitCode = code)));
   // addCommand() does not pass settings down; usage errors must exit 2 everywhere, not kill the process.
   for (const command of program.commands) command.exitOverride();
   try {

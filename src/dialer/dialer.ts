@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type https from 'node:https';
 import type tls from 'node:tls';
-import { ConfigError, NoRouteError } from '../errors.js';
+import { ConfigError, NoRouteError, PolicyDeniedError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { parseCidr, type Cidr } from '../net/cidr.js';
 import type { TunnelPool } from '../tunnel/pool.js';
@@ -11,14 +11,21 @@ import { parseTarget, type DialTarget } from './target.js';
 import { route, type Route, type RoutingRules } from './router.js';
 import { buildRoutingTable, type RoutingTable } from './routing-table.js';
 import { SpreadPicker } from './picker.js';
+import { DestinationPolicy } from './policy.js';
+import type { DestinationPolicyOptions } from './policy-options.js';
 import { TunnelHttpAgent, TunnelHttpsAgent } from './http-agents.js';
 import { createUndiciConnector, type UndiciConnector } from './undici-connector.js';
 
 export interface DialerOptions {
   /** Service ClusterIP ranges; a destination inside one goes through any READY tunnel. */
   serviceCIDRs?: string[];
-  /** Further ranges any tunnel may reach. Everything not a node, pod, service or listed here is refused. */
+  /**
+   * Further ranges any tunnel may reach, on every port ("192.0.2.0/24"). Everything not a node, pod,
+   * service or allowed here or in `policy.allow` is refused. The same syntax as `policy.allow` strings.
+   */
   allowedCIDRs?: string[];
+  /** Allowed ranges with ports, and the node ports that may be dialled. Checked before any tunnel is used. */
+  policy?: DestinationPolicyOptions;
   /** Default budget for a dial: waiting for the tunnel plus opening the channel. Default 10000. */
   dialTimeoutMs?: number;
   logger?: Logger;
@@ -39,6 +46,7 @@ export type Resolution = Route & { target: string };
 /** Opens streams to cluster destinations through the tunnel of the node that owns each one. */
 export class Dialer {
   private readonly rules: RoutingRules;
+  private readonly policy: DestinationPolicy;
   private readonly dialTimeoutMs: number;
   private readonly picker = new SpreadPicker();
   private readonly log: Logger;
@@ -48,9 +56,10 @@ export class Dialer {
     private readonly pool: TunnelPool,
     options: DialerOptions = {},
   ) {
+    this.policy = DestinationPolicy.fromOptions(options.policy, options.allowedCIDRs);
     this.rules = {
       serviceCIDRs: parseCidrs(options.serviceCIDRs ?? [], 'serviceCIDRs'),
-      allowedCIDRs: parseCidrs(options.allowedCIDRs ?? [], 'allowedCIDRs'),
+      allowedCIDRs: this.policy.allowedCIDRs,
     };
     this.dialTimeoutMs = options.dialTimeoutMs ?? 10_000;
     if (!Number.isInteger(this.dialTimeoutMs) || this.dialTimeoutMs < 1) {
@@ -63,15 +72,27 @@ export class Dialer {
     });
   }
 
-  /** Where a target would go, without dialling. Throws InvalidTargetError or NoRouteError. */
+  /**
+   * Where a target would go, without dialling. Throws InvalidTargetError, NoRouteError (not part of the
+   * cluster or an allowed range) or PolicyDeniedError (part of it, but the policy forbids that port).
+   */
   resolve(target: DialTarget): Resolution {
     const parsed = parseTarget(target);
-    return { ...route(parsed, this.table, this.rules), target: parsed.text };
+    const found = route(parsed, this.table, this.rules);
+    this.policy.check(found, parsed.text, this.table);
+    return { ...found, target: parsed.text };
   }
 
   /** Opens a stream to the target. The result behaves like a net.Socket; `socket.node` names the carrier. */
   async dial(target: DialTarget, options: DialOptions = {}): Promise<TunnelSocket> {
-    const resolution = this.resolve(target);
+    let resolution: Resolution;
+    try {
+      resolution = this.resolve(target);
+    } catch (err) {
+      // Refusals are what an SSRF attempt looks like: worth a line, at info so a flood stays quiet by default.
+      if (err instanceof PolicyDeniedError) this.log.info('dial refused by policy', { target: err.target, reason: err.reason });
+      throw err;
+    }
     const tunnel = this.tunnelFor(resolution, options.via);
     const timeoutMs = options.timeoutMs ?? this.dialTimeoutMs;
     const started = Date.now();

@@ -1,5 +1,5 @@
 import {
-  type EgressError,
+  EgressError,
   HostKeyMismatchError,
   HostKeyRevokedError,
   HostKeyUnknownError,
@@ -11,16 +11,32 @@ import { hostPortName, type KnownHosts } from './known-hosts.js';
 
 /**
  * Decides whether a node's host key is trusted. ssh2's `hostVerifier(key)` is not told which host it is
- * talking to, so there is one verifier per node, with that node's trust worked out up front.
+ * talking to, so there is one verifier per node. Pure apart from the injected first-use store.
  */
 
 export interface HostKeyPolicy {
   knownHosts?: KnownHosts;
+  /**
+   * Trust on first use: its recorded keys are trusted like known_hosts, and a node that nothing trusts yet
+   * (no line, no pin) has the key it presents recorded and accepted.
+   */
+  trustOnFirstUse?: FirstUseTrustStore;
   /** Accept any host key. For labs only; the caller must warn loudly. */
   insecureIgnoreHostKeys?: boolean;
 }
 
-export type HostKeyVerdict = { ok: true; fingerprint: string } | { ok: false; error: EgressError };
+/** Where first-use keys are kept. Synchronous: it is called from inside ssh2's hostVerifier. */
+export interface FirstUseTrustStore {
+  /** The keys recorded so far, current as of the call. */
+  knownHosts(): KnownHosts;
+  /** Records the node's key durably before returning; throws a KnownHostsError when it cannot. */
+  record(node: NodeSpec, keyBlob: Buffer): void;
+}
+
+/** `recorded` is set when trust on first use accepted and recorded the key just now. */
+export type HostKeyVerdict =
+  | { ok: true; fingerprint: string; recorded?: true }
+  | { ok: false; error: EgressError };
 
 interface NodeTrust {
   names: string[];
@@ -29,16 +45,23 @@ interface NodeTrust {
   knownTypes: string[];
   pinned: Set<string>;
   revoked: Buffer[];
-  certAuthorityLines: number[];
+  /** "<file>:<line>" of matching @cert-authority lines. */
+  certAuthorityLines: string[];
   /** Every trusted fingerprint, for the mismatch message. */
   expected: string[];
 }
 
 export function createHostKeyVerifier(node: NodeSpec, policy: HostKeyPolicy): (keyBlob: Buffer) => HostKeyVerdict {
-  const trust = nodeTrust(node, policy.knownHosts);
   return (keyBlob) => {
     const fingerprint = fingerprintOf(keyBlob);
     if (policy.insecureIgnoreHostKeys) return { ok: true, fingerprint };
+    // Worked out now, not when the attempt began: a first-use key recorded meanwhile must count.
+    let trust: NodeTrust;
+    try {
+      trust = nodeTrust(node, policy);
+    } catch (err) {
+      return { ok: false, error: trustStoreError(err) };
+    }
     // Revocation beats every other source of trust, as in OpenSSH.
     if (trust.revoked.some((blob) => blob.equals(keyBlob))) {
       return { ok: false, error: new HostKeyRevokedError(node.name, fingerprint) };
@@ -49,7 +72,7 @@ export function createHostKeyVerifier(node: NodeSpec, policy: HostKeyPolicy): (k
       return {
         ok: false,
         error: new KnownHostsError(
-          `@cert-authority in ${policy.knownHosts?.source}:${firstCaLine} cannot be honoured: ssh2 does not support ` +
+          `@cert-authority in ${firstCaLine} cannot be honoured: ssh2 does not support ` +
             `OpenSSH host certificates; pin host keys instead (node ${node.name})`,
         ),
       };
@@ -59,6 +82,14 @@ export function createHostKeyVerifier(node: NodeSpec, policy: HostKeyPolicy): (k
     }
     if (trust.expected.length > 0) {
       return { ok: false, error: new HostKeyMismatchError(node.name, trust.expected, fingerprint) };
+    }
+    if (policy.trustOnFirstUse) {
+      try {
+        policy.trustOnFirstUse.record(node, keyBlob);
+      } catch (err) {
+        return { ok: false, error: trustStoreError(err) };
+      }
+      return { ok: true, fingerprint, recorded: true };
     }
     return { ok: false, error: new HostKeyUnknownError(node.name, describeLookup(node, trust, policy), fingerprint) };
   };
@@ -71,7 +102,12 @@ export function createHostKeyVerifier(node: NodeSpec, policy: HostKeyPolicy): (k
  * known_hosts has nothing for the node (keep ssh2's defaults). Pass as `algorithms.serverHostKey`.
  */
 export function hostKeyAlgorithmsFor(node: NodeSpec, policy: HostKeyPolicy): string[] | undefined {
-  const { knownTypes } = nodeTrust(node, policy.knownHosts);
+  let knownTypes: string[];
+  try {
+    knownTypes = nodeTrust(node, policy).knownTypes;
+  } catch {
+    return undefined; // the verifier reports why the trust store cannot be read
+  }
   if (knownTypes.length === 0) return undefined;
   const preferred = knownTypes.flatMap((type) => (type === 'ssh-rsa' ? RSA_SIGNATURE_ALGORITHMS : [type]));
   const all = [...preferred, ...SSH2_DEFAULT_SERVER_HOST_KEY].filter((a) => SSH2_DEFAULT_SERVER_HOST_KEY.includes(a));
@@ -93,7 +129,14 @@ function lookupNames(node: NodeSpec): string[] {
   return [...new Set(names.map((n) => n.toLowerCase()))];
 }
 
-function nodeTrust(node: NodeSpec, knownHosts: KnownHosts | undefined): NodeTrust {
+/** The known_hosts files to consult: the configured one and the first-use records. Throws if one is unusable. */
+function trustSources(policy: HostKeyPolicy): KnownHosts[] {
+  const sources = policy.knownHosts ? [policy.knownHosts] : [];
+  if (policy.trustOnFirstUse) sources.push(policy.trustOnFirstUse.knownHosts());
+  return sources;
+}
+
+function nodeTrust(node: NodeSpec, policy: HostKeyPolicy): NodeTrust {
   const names = lookupNames(node);
   const trust: NodeTrust = {
     names,
@@ -104,25 +147,33 @@ function nodeTrust(node: NodeSpec, knownHosts: KnownHosts | undefined): NodeTrus
     certAuthorityLines: [],
     expected: [],
   };
-  for (const name of names) {
-    if (!knownHosts) break;
-    const found = knownHosts.lookup(name, node.sshPort);
-    for (const key of found.trusted) {
-      trust.knownBlobs.push(key.blob);
-      trust.knownTypes.push(key.keyType);
-      trust.expected.push(key.fingerprint);
+  for (const knownHosts of trustSources(policy)) {
+    const caLines = new Set<number>();
+    for (const name of names) {
+      const found = knownHosts.lookup(name, node.sshPort);
+      for (const key of found.trusted) {
+        trust.knownBlobs.push(key.blob);
+        trust.knownTypes.push(key.keyType);
+        trust.expected.push(key.fingerprint);
+      }
+      trust.revoked.push(...found.revoked);
+      found.certAuthorityLines.forEach((line) => caLines.add(line));
     }
-    trust.revoked.push(...found.revoked);
-    trust.certAuthorityLines.push(...found.certAuthorityLines);
+    trust.certAuthorityLines.push(...[...caLines].sort((a, b) => a - b).map((line) => `${knownHosts.source}:${line}`));
   }
   trust.expected = [...new Set([...trust.expected, ...trust.pinned])];
   trust.knownTypes = [...new Set(trust.knownTypes)];
-  trust.certAuthorityLines = [...new Set(trust.certAuthorityLines)].sort((a, b) => a - b);
   return trust;
 }
 
 function describeLookup(node: NodeSpec, trust: NodeTrust, policy: HostKeyPolicy): string {
   const looked = trust.names.map((n) => hostPortName(n, node.sshPort)).join(', ');
-  const where = policy.knownHosts ? `in ${policy.knownHosts.source}` : 'with no known_hosts file';
+  const files = trustSources(policy).map((k) => k.source);
+  const where = files.length > 0 ? `in ${files.join(' and ')}` : 'with no known_hosts file';
   return `${looked} ${where}; no pinned fingerprints`;
+}
+
+function trustStoreError(err: unknown): EgressError {
+  if (err instanceof EgressError) return err;
+  return new KnownHostsError(`host key trust store failed: ${err instanceof Error ? err.message : String(err)}`, err);
 }

@@ -111,6 +111,24 @@ export function hostPortName(host: string, port: number): string {
   return port === 22 || port === 0 ? bare : `[${bare}]:${port}`;
 }
 
+/** Literal names only: anything OpenSSH would read as a pattern, list, negation or hash is refused. */
+const LITERAL_HOST = /^(?:[a-z0-9._:%-]+|\[[a-z0-9._:%-]+\]:\d+)$/;
+
+/**
+ * A known_hosts line as `ssh` writes one (add_host_to_hostfile): "name1,name2 key-type base64", each name
+ * as looked up at this port (hostPortName), so `ssh`, `ssh-keygen -F` and this reader all find it.
+ */
+export function formatKnownHostsLine(hosts: readonly string[], port: number, keyBlob: Buffer): string {
+  const names = [...new Set(hosts.map((h) => hostPortName(h.trim(), port)))];
+  const bad = names.find((n) => !LITERAL_HOST.test(n));
+  if (names.length === 0 || bad !== undefined) {
+    throw new KnownHostsError(`cannot write a known_hosts line for ${JSON.stringify(bad ?? '')}: not a plain host name or IP`);
+  }
+  const keyType = keyTypeOf(keyBlob);
+  if (keyType === undefined) throw new KnownHostsError(`cannot write a known_hosts line for ${names[0]}: not an SSH public key`);
+  return `${names.join(',')} ${keyType} ${keyBlob.toString('base64')}`;
+}
+
 /** An Entry, undefined for blank/comment lines, or a string saying why the line is unusable. */
 function parseLine(raw: string, line: number): Entry | string | undefined {
   const text = raw.replace(/\r$/, '').trim();

@@ -8,7 +8,7 @@ import { KnownHostsError } from '../../src/errors.js';
 import type { NodeSpec } from '../../src/nodes/node-spec.js';
 import { fingerprintOf, keyTypeOf } from '../../src/tunnel/fingerprint.js';
 import { createHostKeyVerifier } from '../../src/tunnel/host-key-verifier.js';
-import { KnownHosts } from '../../src/tunnel/known-hosts.js';
+import { formatKnownHostsLine, KnownHosts } from '../../src/tunnel/known-hosts.js';
 
 /** A real key made by ssh-keygen: its "type base64" text, wire blob and the path of its .pub file. */
 interface Key {
@@ -293,5 +293,22 @@ describe('KnownHosts lookups', () => {
       assert.equal(err.message, `known_hosts file ${missing} does not exist`);
       return true;
     });
+  });
+});
+
+describe('formatKnownHostsLine', () => {
+  it('writes "names type base64" as ssh does, [host]:port off port 22, and reads back', () => {
+    const { blob, text } = keys.ecdsa;
+    assert.equal(formatKnownHostsLine(['N1', '198.18.0.11', 'n1'], 22, blob), `n1,198.18.0.11 ${text}`);
+    const line = formatKnownHostsLine(['n1', 'fd00::11'], 2222, blob);
+    assert.equal(line, `[n1]:2222,[fd00::11]:2222 ${text}`);
+    assert.equal(KnownHosts.parse(line).lookup('fd00::11', 2222).trusted[0]?.fingerprint, fingerprintOf(blob));
+  });
+
+  it('refuses names OpenSSH would read as patterns, lists or negations, and non-keys', () => {
+    for (const bad of ['*', 'n?', '!n1', 'a,b', 'a b', '|1|x|y', '']) {
+      assert.throws(() => formatKnownHostsLine([bad], 22, keys.ed25519.blob), KnownHostsError, JSON.stringify(bad));
+    }
+    assert.throws(() => formatKnownHostsLine(['n1'], 22, Buffer.from('nope')), /not an SSH public key/);
   });
 });
