@@ -3,7 +3,8 @@ export * from './errors.js';
 export { createLogger, silentLogger, type Logger, type LoggerOptions } from './log.js';
 export * from './nodes/index.js';
 export { TunnelPool, type ReadyOptions } from './tunnel/pool.js';
-export { POOL_DEFAULTS, type TunnelPoolOptions } from './tunnel/pool-options.js';
+export { POOL_DEFAULTS, HEALTH_CHECK_DEFAULTS, type TunnelPoolOptions, type HealthCheckOptions } from './tunnel/pool-options.js';
+export type { HealthStatus } from './tunnel/health-monitor.js';
 export { Tunnel, type TunnelStatus, type StateChange } from './tunnel/tunnel.js';
 export { TunnelState } from './tunnel/state.js';
 export { TunnelSocket } from './tunnel/tunnel-socket.js';
@@ -21,3 +22,7 @@ export { generateKeyPair, publicKeyFingerprint, DEFAULT_RSA_BITS, type GenerateK
 export { writeKeyPair, type WriteKeyPairOptions, type WrittenKeyPair } from './keys/write-key-pair.js';
 export type { OpenSshKeyPair } from './keys/openssh-key-pair.js';
 export type { UndiciConnector, UndiciConnectOptions } from './dialer/undici-connector.js';
+export { loadKubeletTls, type KubeletTlsFiles } from './tls/kubelet-tls.js';
+export { describeCertificate, describeCertificates, type CertificateInfo } from './tls/certificate-info.js';
+export { checkKubeletTls, kubeletIdentityCheck, type KubeletTlsResult, type KubeletTlsProblem } from './tls/verify-kubelet.js';
+export { probeKubelet, type KubeletProbeResult } from './tls/probe-kubelet.js';
