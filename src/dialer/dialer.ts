@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type http from 'node:http';
 import type https from 'node:https';
 import type tls from 'node:tls';
@@ -8,7 +9,7 @@ import type { TunnelPool } from '../tunnel/pool.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import type { TunnelSocket } from '../tunnel/tunnel-socket.js';
 import { parseTarget, type DialTarget } from './target.js';
-import { route, type Route, type RoutingRules } from './router.js';
+import { route, type Route, type RouteReason, type RoutingRules } from './router.js';
 import { buildRoutingTable, type RoutingTable } from './routing-table.js';
 import { SpreadPicker } from './picker.js';
 import { DestinationPolicy } from './policy.js';
@@ -44,7 +45,17 @@ export interface DialOptions {
 export type Resolution = Route & { target: string };
 
 /** Opens streams to cluster destinations through the tunnel of the node that owns each one. */
-export class Dialer {
+/** One finished dial, for metrics and logs: `error` is set when it failed. */
+export interface DialEvent {
+  target: string;
+  node: string | undefined;
+  reason: RouteReason | undefined;
+  durationMs: number;
+  /** The failure; an EgressError (with a `code`) for everything but a bug. */
+  error: Error | undefined;
+}
+
+export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
   private readonly rules: RoutingRules;
   private readonly policy: DestinationPolicy;
   private readonly dialTimeoutMs: number;
@@ -56,6 +67,7 @@ export class Dialer {
     private readonly pool: TunnelPool,
     options: DialerOptions = {},
   ) {
+    super();
     this.policy = DestinationPolicy.fromOptions(options.policy, options.allowedCIDRs);
     this.rules = {
       serviceCIDRs: parseCidrs(options.serviceCIDRs ?? [], 'serviceCIDRs'),
@@ -85,29 +97,30 @@ export class Dialer {
 
   /** Opens a stream to the target. The result behaves like a net.Socket; `socket.node` names the carrier. */
   async dial(target: DialTarget, options: DialOptions = {}): Promise<TunnelSocket> {
-    let resolution: Resolution;
+    const started = performance.now();
+    let resolution: Resolution | undefined;
+    let node: string | undefined;
     try {
       resolution = this.resolve(target);
-    } catch (err) {
-      // Refusals are what an SSRF attempt looks like: worth a line, at info so a flood stays quiet by default.
-      if (err instanceof PolicyDeniedError) this.log.info('dial refused by policy', { target: err.target, reason: err.reason });
-      throw err;
-    }
-    const tunnel = this.tunnelFor(resolution, options.via);
-    const timeoutMs = options.timeoutMs ?? this.dialTimeoutMs;
-    const started = Date.now();
-    try {
+      const tunnel = this.tunnelFor(resolution, options.via);
+      node = tunnel.name;
+      const timeoutMs = options.timeoutMs ?? this.dialTimeoutMs;
       const socket = await tunnel.openStream(resolution.host, resolution.port, {
         target: resolution.target,
         signal: options.signal,
-        deadline: started + timeoutMs,
+        deadline: Date.now() + timeoutMs,
         timeoutMs,
         allowHalfOpen: options.allowHalfOpen,
       });
-      this.log.debug('dialled', { target: resolution.target, node: tunnel.name, reason: resolution.reason, ms: Date.now() - started });
+      this.emit('dial', { target: resolution.target, node, reason: resolution.reason, durationMs: performance.now() - started, error: undefined });
       return socket;
     } catch (err) {
-      this.log.debug('dial failed', { target: resolution.target, node: tunnel.name, error: (err as Error).message });
+      const error = err as Error;
+      // Refusals are what an SSRF attempt looks like: worth a line, at info so a flood stays quiet by default.
+      if (error instanceof PolicyDeniedError) this.log.info('dial refused by policy', { target: error.target, reason: error.reason });
+      else this.log.debug('dial failed', { target: resolution?.target ?? String(target), node, error: error.message });
+      const text = resolution?.target ?? (typeof target === 'string' ? target : JSON.stringify(target));
+      this.emit('dial', { target: text, node, reason: resolution?.reason, durationMs: performance.now() - started, error });
       throw err;
     }
   }
