@@ -1,0 +1,74 @@
+import type { NodeSpec } from '../nodes/node-spec.js';
+import type { DestinationPolicyOptions } from '../dialer/policy-options.js';
+import type { HealthCheckOptions, TunnelPoolOptions } from '../tunnel/pool-options.js';
+
+/**
+ * The validated configuration, as the daemon and the CLI use it. The YAML file (documented in
+ * examples/ssh-egress.yaml) maps onto it one to one; relative paths are already resolved against the
+ * file's directory, and command-line flags already applied.
+ */
+export interface EgressConfig {
+  /** Where this came from ("ssh-egress.yaml", or "command line"), for messages. */
+  source: string;
+  ssh: SshSettings;
+  healthCheck: HealthCheckSettings;
+  inventory: InventorySource;
+  /** Service ClusterIP ranges. */
+  serviceCIDRs: string[];
+  policy: DestinationPolicyOptions;
+  dialTimeoutMs: number;
+  listeners: ListenerSettings;
+  /** Share of tunnels (0..1) that must be READY for /readyz to answer 200. Default 0.5. */
+  readyFraction: number;
+  /** How long SIGTERM lets open streams finish. Default 30000. */
+  drainGraceMs: number;
+  log: { level: string; format: 'json' | 'text' };
+}
+
+/** The pool options that come from config (the rest, like the logger, is added by the caller). */
+export type SshSettings = Pick<
+  TunnelPoolOptions,
+  | 'user'
+  | 'identityFile'
+  | 'passphraseFile'
+  | 'passphraseEnv'
+  | 'agentSocket'
+  | 'knownHostsFile'
+  | 'trustOnFirstUseFile'
+  | 'insecureIgnoreHostKeys'
+  | 'connectTimeoutMs'
+  | 'handshakeTimeoutMs'
+  | 'keepaliveIntervalMs'
+  | 'keepaliveCountMax'
+  | 'maxConcurrentConnects'
+> & { user: string };
+
+/** healthCheck without `tls`: the files are given here and loaded with loadKubeletTls. */
+export type HealthCheckSettings = Omit<HealthCheckOptions, 'tls'> & {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+};
+
+export type InventorySource =
+  | { kind: 'file'; path: string; addressTypes?: string[] }
+  | { kind: 'inline'; nodes: NodeSpec[] };
+
+export interface ListenerSettings {
+  /** HTTP CONNECT (kube-apiserver's egress protocol). */
+  connect?: {
+    /** Unix socket; created with `mode` (default 0o600). */
+    socket?: { path: string; mode: number };
+    /** TCP with mutual TLS: a client certificate signed by clientCAFile is required. */
+    tls?: { host: string; port: number; certFile: string; keyFile: string; clientCAFile: string };
+  };
+  socks?: {
+    /** Loopback TCP ("127.0.0.1:1080"); a non-loopback host is refused unless `users` are set. */
+    tcp?: { host: string; port: number };
+    socket?: { path: string; mode: number };
+    /** RFC 1929 username/password; passwords from files or environment variables, never inline. */
+    users?: Array<{ username: string; passwordFile?: string; passwordEnv?: string }>;
+  };
+  /** Admin HTTP (/healthz /readyz /metrics /status), loopback by default. */
+  admin?: { host: string; port: number };
+}
