@@ -1,41 +1,54 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { TunnelPoolOptions } from '../tunnel/pool-options.js';
+import { applyFlags, configFromFlags, DEFAULT_USER, loadConfig, type ConfigFlags } from '../config/index.js';
+import type { EgressConfig } from '../config/config-types.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../config/config-values.js';
+import { createLogger, type Logger } from '../log.js';
 
-/** The flags every command that opens tunnels shares. */
-export interface ConnectionFlags {
-  inventory: string;
-  user: string;
-  identity?: string;
-  knownHosts?: string;
-  trustOnFirstUse?: string;
-  serviceCidr: string[];
-  connectTimeout: number;
+/** The flags every command that opens tunnels shares: an optional config file and what overrides it. */
+export interface ConnectionFlags extends ConfigFlags {
+  config?: string;
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+// No defaults here: an absent flag must leave the config file's value alone (defaults live in src/config).
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 export function addConnectionOptions(command: Command): Command {
   return command
-    .requiredOption('--inventory <file>', 'nodes: a YAML/JSON inventory or `kubectl get nodes -o json` output')
-    .option('-l, --user <name>', 'SSH user on the nodes', 'root')
+    .option('--config <file>', 'YAML config file (see examples/ssh-egress.yaml); the flags below override it')
+    .option('--inventory <file>', 'nodes: a YAML/JSON inventory or `kubectl get nodes -o json` output (required without --config)')
+    .option('-l, --user <name>', `SSH user on the nodes (default: ${DEFAULT_USER})`)
     .option('-i, --identity <file>', 'private key (default: the ssh-agent at $SSH_AUTH_SOCK)')
     .option('--known-hosts <file>', 'OpenSSH known_hosts with the nodes\' host keys')
     .option('--trust-on-first-use <file>', 'record host keys of nodes not yet known to this file (0600), then enforce them')
-    .option('--service-cidr <cidr>', 'service ClusterIP range (repeatable)', collect, [])
+    .option('--service-cidr <cidr>', 'service ClusterIP range (repeatable; replaces the config file\'s)', collect)
     .addOption(
-      new Option('--connect-timeout <ms>', 'TCP connect and SSH handshake timeout').default(10_000).argParser(positiveInt),
-    );
+      new Option('--connect-timeout <ms>', 'TCP connect and SSH handshake timeout (default: 10000 and 15000)').argParser(positiveInt),
+    )
+    .addOption(new Option('--log-level <level>', 'log level on stderr (default: info for the daemon, warn otherwise)').choices(LOG_LEVELS))
+    .addOption(new Option('--log-format <format>', 'log format (default: json for the daemon, text otherwise)').choices(LOG_FORMATS));
 }
 
-export function poolOptionsFrom(flags: ConnectionFlags): TunnelPoolOptions {
-  return {
-    user: flags.user,
-    ...(flags.identity && { identityFile: flags.identity }),
-    ...(flags.knownHosts && { knownHostsFile: flags.knownHosts }),
-    ...(flags.trustOnFirstUse && { trustOnFirstUseFile: flags.trustOnFirstUse }),
-    connectTimeoutMs: flags.connectTimeout,
-    handshakeTimeoutMs: flags.connectTimeout,
-  };
+/** The daemon's listeners; each overrides the same listener in the config file. */
+export function addListenerOptions(command: Command): Command {
+  return command
+    .option('--connect-socket <path>', 'HTTP CONNECT (kube-apiserver egress) on this Unix socket, mode 0600')
+    .option('--connect-listen <host:port>', 'HTTP CONNECT over mutual TLS on this address (needs --tls-cert, --tls-key, --client-ca or listeners.connect.tls)')
+    .option('--tls-cert <file>', 'server certificate for --connect-listen')
+    .option('--tls-key <file>', 'server key for --connect-listen')
+    .option('--client-ca <file>', 'CA that must have signed client certificates on --connect-listen')
+    .option('--socks-listen <host:port>', 'SOCKS5 on this address (loopback unless users are configured)')
+    .option('--admin-listen <host:port>', 'admin HTTP (/healthz /readyz /metrics /status) on this address');
+}
+
+/** The config the flags describe: the --config file with the flags applied, or the flags alone. */
+export async function configFromCommandLine(flags: ConnectionFlags): Promise<EgressConfig> {
+  if (flags.config === undefined) return configFromFlags(flags);
+  return applyFlags(await loadConfig(flags.config), flags);
+}
+
+/** One-shot commands log warnings as text unless the config or flags say otherwise. */
+export function commandLogger(config: EgressConfig): Logger {
+  return createLogger({ level: config.log.level ?? process.env.SSH_EGRESS_LOG_LEVEL ?? 'warn', format: config.log.format ?? 'text' });
 }
 
 export function positiveInt(value: string): number {

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { createLogger } from '../log.js';
+import { daemonCommand } from './daemon.js';
 import { dialCommand } from './dial.js';
 import { keygenCommand } from './keygen.js';
 
@@ -10,12 +10,12 @@ const VERSION = (createRequire(import.meta.url)('ssh-egress/package.json') as { 
 /** Runs the CLI; resolves to the exit status (0 success, 1 a failed operation, 2 usage or config error). */
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
-  const logger = createLogger({ level: process.env.SSH_EGRESS_LOG_LEVEL ?? 'warn', format: 'text' });
   const program = new Command('ssh-egress')
     .description('reach Kubernetes nodes, and the kubelets, pods and services behind them, through SSH tunnels')
     .version(VERSION)
     .exitOverride()
-    .addCommand(dialCommand(logger, (code) => (exitCode = code)))
+    .addCommand(daemonCommand((code) => (exitCode = code)))
+    .addCommand(dialCommand((code) => (exitCode = code)))
     .addCommand(keygenCommand((code) => (exitCode = code)));
   // addCommand() does not pass settings down; usage errors must exit 2 everywhere, not kill the process.
   for (const command of program.commands) command.exitOverride();

@@ -22,7 +22,18 @@ export interface EgressConfig {
   readyFraction: number;
   /** How long SIGTERM lets open streams finish. Default 30000. */
   drainGraceMs: number;
-  log: { level: string; format: 'json' | 'text' };
+  log: LogSettings;
+}
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/**
+ * Absent fields mean "the program's default": the daemon logs info as JSON (createLogger's defaults), the
+ * one-shot CLI commands warn as text, so a ProxyCommand stays quiet unless asked.
+ */
+export interface LogSettings {
+  level?: LogLevel;
+  format?: 'json' | 'text';
 }
 
 /** The pool options that come from config (the rest, like the logger, is added by the caller). */
@@ -59,6 +70,8 @@ export interface ListenerSettings {
   connect?: {
     /** Unix socket; created with `mode` (default 0o600). */
     socket?: { path: string; mode: number };
+    /** Plain HTTP CONNECT on loopback only, for local tools (`curl -p -x http://127.0.0.1:8131`). */
+    tcp?: { host: string; port: number };
     /** TCP with mutual TLS: a client certificate signed by clientCAFile is required. */
     tls?: { host: string; port: number; certFile: string; keyFile: string; clientCAFile: string };
   };
@@ -69,6 +82,9 @@ export interface ListenerSettings {
     /** RFC 1929 username/password; passwords from files or environment variables, never inline. */
     users?: Array<{ username: string; passwordFile?: string; passwordEnv?: string }>;
   };
-  /** Admin HTTP (/healthz /readyz /metrics /status), loopback by default. */
-  admin?: { host: string; port: number };
+  /**
+   * Admin HTTP (/healthz /readyz /metrics /status), loopback by default (127.0.0.1:8132). It has no
+   * authentication, so a host that is not loopback needs `allowNonLoopback: true`.
+   */
+  admin?: { host: string; port: number; allowNonLoopback?: boolean };
 }

@@ -1,5 +1,8 @@
 import type { Duplex } from 'node:stream';
 
+/** How long a client may keep sending after its tunnel closed before it is cut off. */
+const DRAIN_LIMIT_MS = 5000;
+
 /**
  * Joins a proxy client's connection to its tunnel stream both ways. Half-close passes through (one side's
  * end ends the other's writing only); an error or abrupt close on either side tears both down, so neither
@@ -25,6 +28,19 @@ export function splice(client: Duplex, tunnel: Duplex): Promise<void> {
   });
   tunnel.once('close', () => {
     if (!tunnel.readableEnded || !tunnel.writableFinished) client.destroy();
+    else if (!client.readableEnded) drainToEnd(client);
   });
   return Promise.all([closed(client), closed(tunnel)]).then(() => undefined);
+}
+
+/**
+ * The tunnel closed cleanly while the client had not finished sending. When the tunnel's writing side
+ * finished, pipe() unpiped and paused the client, so its end would never be read and the socket never
+ * close. Read on (dropping what arrives: nothing can carry it now) until the client's end: closing a socket
+ * with unread bytes makes the kernel reset it, which can destroy data the client has not read yet.
+ */
+function drainToEnd(client: Duplex): void {
+  const limit = setTimeout(() => client.destroy(), DRAIN_LIMIT_MS);
+  client.once('close', () => clearTimeout(limit));
+  client.resume();
 }

@@ -56,9 +56,7 @@ export interface DialEvent {
 }
 
 export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
-  private readonly rules: RoutingRules;
-  private readonly policy: DestinationPolicy;
-  private readonly dialTimeoutMs: number;
+  private settings: DialerSettings;
   private readonly picker = new SpreadPicker();
   private readonly log: Logger;
   private table: RoutingTable;
@@ -68,15 +66,7 @@ export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
     options: DialerOptions = {},
   ) {
     super();
-    this.policy = DestinationPolicy.fromOptions(options.policy, options.allowedCIDRs);
-    this.rules = {
-      serviceCIDRs: parseCidrs(options.serviceCIDRs ?? [], 'serviceCIDRs'),
-      allowedCIDRs: this.policy.allowedCIDRs,
-    };
-    this.dialTimeoutMs = options.dialTimeoutMs ?? 10_000;
-    if (!Number.isInteger(this.dialTimeoutMs) || this.dialTimeoutMs < 1) {
-      throw new ConfigError('dialTimeoutMs', `must be an integer >= 1, got ${JSON.stringify(options.dialTimeoutMs)}`);
-    }
+    this.settings = compileSettings(options);
     this.log = (options.logger ?? silentLogger()).child({ component: 'dialer' });
     this.table = buildRoutingTable(pool.nodes());
     pool.on('nodesChanged', (nodes) => {
@@ -85,13 +75,22 @@ export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
   }
 
   /**
+   * Replaces service CIDRs, policy and dial timeout (a config reload). Validates everything first, so a
+   * bad update throws ConfigError and leaves the current rules in force. The logger is kept.
+   */
+  reconfigure(options: Omit<DialerOptions, 'logger'>): void {
+    this.settings = compileSettings(options);
+  }
+
+  /**
    * Where a target would go, without dialling. Throws InvalidTargetError, NoRouteError (not part of the
    * cluster or an allowed range) or PolicyDeniedError (part of it, but the policy forbids that port).
    */
   resolve(target: DialTarget): Resolution {
     const parsed = parseTarget(target);
-    const found = route(parsed, this.table, this.rules);
-    this.policy.check(found, parsed.text, this.table);
+    const { rules, policy } = this.settings;
+    const found = route(parsed, this.table, rules);
+    policy.check(found, parsed.text, this.table);
     return { ...found, target: parsed.text };
   }
 
@@ -104,7 +103,7 @@ export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
       resolution = this.resolve(target);
       const tunnel = this.tunnelFor(resolution, options.via);
       node = tunnel.name;
-      const timeoutMs = options.timeoutMs ?? this.dialTimeoutMs;
+      const timeoutMs = options.timeoutMs ?? this.settings.dialTimeoutMs;
       const socket = await tunnel.openStream(resolution.host, resolution.port, {
         target: resolution.target,
         signal: options.signal,
@@ -147,6 +146,22 @@ export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
     if (!tunnel) throw new NoRouteError(resolution.target, `node ${name} has no tunnel (it left the inventory)`);
     return tunnel;
   }
+}
+
+interface DialerSettings {
+  rules: RoutingRules;
+  policy: DestinationPolicy;
+  dialTimeoutMs: number;
+}
+
+function compileSettings(options: DialerOptions): DialerSettings {
+  const policy = DestinationPolicy.fromOptions(options.policy, options.allowedCIDRs);
+  const dialTimeoutMs = options.dialTimeoutMs ?? 10_000;
+  if (!Number.isInteger(dialTimeoutMs) || dialTimeoutMs < 1) {
+    throw new ConfigError('dialTimeoutMs', `must be an integer >= 1, got ${JSON.stringify(options.dialTimeoutMs)}`);
+  }
+  const rules = { serviceCIDRs: parseCidrs(options.serviceCIDRs ?? [], 'serviceCIDRs'), allowedCIDRs: policy.allowedCIDRs };
+  return { rules, policy, dialTimeoutMs };
 }
 
 function parseCidrs(texts: readonly string[], field: string): Cidr[] {

@@ -137,7 +137,8 @@ const nodeEntryShape = {
   labels: labelsRule.optional(),
 };
 
-const nodeEntrySchema = z.strictObject(nodeEntryShape).transform((n): NodeSpec => {
+/** One node of our format, defaults filled; the config's inline `inventory.nodes` uses it too. */
+export const nodeEntrySchema = z.strictObject(nodeEntryShape).transform((n): NodeSpec => {
   const address = normalizeHost(n.address);
   return {
     name: n.name,

@@ -1,0 +1,173 @@
+/**
+ * Command-line flags over the config: applyFlags() overrides a loaded file, configFromFlags() builds a
+ * whole config from flags alone (enough for the CLI). Values get the file's rules; errors name the flag.
+ */
+import { ConfigError } from '../errors.js';
+import { CONFIG_DEFAULTS, checkSocketPaths } from './config-from-file.js';
+import { adminExposureOf, socksExposure } from './config-rules.js';
+import type { EgressConfig, ListenerSettings } from './config-types.js';
+import {
+  LISTEN_EXAMPLE,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  MAX_DURATION_MS,
+  isCidr,
+  isDurationMs,
+  isFilePath,
+  isUserName,
+  parseListenAddress,
+  resolvePath,
+  type HostPort,
+} from './config-values.js';
+
+/** Flag values by commander's camelCase names, so a command's parsed options can be passed as they are. */
+export interface ConfigFlags {
+  inventory?: string;
+  user?: string;
+  identity?: string;
+  knownHosts?: string;
+  trustOnFirstUse?: string;
+  /** Replaces cluster.serviceCIDRs when given. */
+  serviceCidr?: string[];
+  /** Sets both ssh.connectTimeoutMs and ssh.handshakeTimeoutMs. */
+  connectTimeout?: number;
+  connectSocket?: string;
+  connectListen?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  clientCa?: string;
+  socksListen?: string;
+  adminListen?: string;
+  logLevel?: string;
+  logFormat?: string;
+}
+
+export const COMMAND_LINE = 'command line';
+export const DEFAULT_USER = 'root';
+
+/** A config from flags alone; `--inventory` is the one flag without a default. */
+export function configFromFlags(flags: ConfigFlags): EgressConfig {
+  if (flags.inventory === undefined) throw new ConfigError('--inventory', 'is required (or give --config with an inventory section)');
+  const base: EgressConfig = {
+    source: COMMAND_LINE,
+    ssh: { user: DEFAULT_USER },
+    healthCheck: {},
+    inventory: { kind: 'file', path: '' },
+    serviceCIDRs: [],
+    policy: {},
+    dialTimeoutMs: CONFIG_DEFAULTS.dialTimeoutMs,
+    listeners: {},
+    readyFraction: CONFIG_DEFAULTS.readyFraction,
+    drainGraceMs: CONFIG_DEFAULTS.drainGraceMs,
+    log: {},
+  };
+  return applyFlags(base, flags);
+}
+
+/** A copy of `config` with every given flag applied; relative paths in flags are taken from the working directory. */
+export function applyFlags(config: EgressConfig, flags: ConfigFlags): EgressConfig {
+  const next = structuredClone(config);
+  const ssh = next.ssh;
+  if (flags.inventory !== undefined) {
+    const addressTypes = config.inventory.kind === 'file' ? config.inventory.addressTypes : undefined;
+    next.inventory = { kind: 'file', path: filePath(flags.inventory, '--inventory'), ...(addressTypes && { addressTypes }) };
+  }
+  if (flags.user !== undefined) {
+    if (!isUserName(flags.user)) throw new ConfigError('--user', `${JSON.stringify(flags.user)} is not a user name`);
+    ssh.user = flags.user;
+  }
+  if (flags.identity !== undefined) ssh.identityFile = filePath(flags.identity, '--identity');
+  if (flags.knownHosts !== undefined) ssh.knownHostsFile = filePath(flags.knownHosts, '--known-hosts');
+  if (flags.trustOnFirstUse !== undefined) {
+    if (ssh.insecureIgnoreHostKeys) {
+      throw new ConfigError('--trust-on-first-use', `cannot be combined with ssh.insecureIgnoreHostKeys in ${config.source}: choose one way to trust host keys`);
+    }
+    ssh.trustOnFirstUseFile = filePath(flags.trustOnFirstUse, '--trust-on-first-use');
+  }
+  if (flags.connectTimeout !== undefined) {
+    if (!isDurationMs(flags.connectTimeout)) {
+      throw new ConfigError('--connect-timeout', `${flags.connectTimeout} is not a whole number of milliseconds from 1 to ${MAX_DURATION_MS}`);
+    }
+    ssh.connectTimeoutMs = flags.connectTimeout;
+    ssh.handshakeTimeoutMs = flags.connectTimeout;
+  }
+  if (flags.serviceCidr !== undefined) {
+    const bad = flags.serviceCidr.find((c) => !isCidr(c));
+    if (bad !== undefined) throw new ConfigError('--service-cidr', `${JSON.stringify(bad)} is not a CIDR`);
+    next.serviceCIDRs = [...flags.serviceCidr];
+  }
+  applyListenerFlags(next.listeners, flags, config.source);
+  checkSocketPaths(next, '', { connect: '--connect-socket', socks: 'listeners.socks.socket.path' });
+  if (flags.logLevel !== undefined) next.log.level = oneOf(flags.logLevel, LOG_LEVELS, '--log-level');
+  if (flags.logFormat !== undefined) next.log.format = oneOf(flags.logFormat, LOG_FORMATS, '--log-format');
+  return next;
+}
+
+function applyListenerFlags(listeners: ListenerSettings, flags: ConfigFlags, source: string): void {
+  if (flags.connectSocket !== undefined) {
+    const connect = (listeners.connect ??= {});
+    connect.socket = { path: filePath(flags.connectSocket, '--connect-socket'), mode: connect.socket?.mode ?? CONFIG_DEFAULTS.socketMode };
+  }
+  applyConnectTls(listeners, flags, source);
+  if (flags.socksListen !== undefined) {
+    const socks = (listeners.socks ??= {});
+    socks.tcp = hostPort(flags.socksListen, '--socks-listen');
+    const exposure = socksExposure(socks.tcp, socks.users?.length ?? 0);
+    if (exposure) throw new ConfigError('--socks-listen', exposure);
+  }
+  if (flags.adminListen !== undefined) {
+    const admin = { ...listeners.admin, ...hostPort(flags.adminListen, '--admin-listen') };
+    const exposure = adminExposureOf(admin, admin.allowNonLoopback);
+    if (exposure) throw new ConfigError('--admin-listen', exposure);
+    listeners.admin = admin;
+  }
+}
+
+/** --connect-listen needs a certificate, key and client CA, from the file or from the flags beside it. */
+function applyConnectTls(listeners: ListenerSettings, flags: ConfigFlags, source: string): void {
+  const files = {
+    certFile: flags.tlsCert === undefined ? undefined : filePath(flags.tlsCert, '--tls-cert'),
+    keyFile: flags.tlsKey === undefined ? undefined : filePath(flags.tlsKey, '--tls-key'),
+    clientCAFile: flags.clientCa === undefined ? undefined : filePath(flags.clientCa, '--client-ca'),
+  };
+  const given = Object.values(files).some((f) => f !== undefined);
+  if (flags.connectListen === undefined && !given) return;
+  const current = listeners.connect?.tls;
+  const address = flags.connectListen === undefined ? current : hostPort(flags.connectListen, '--connect-listen');
+  if (!address) {
+    const flag = flags.tlsCert !== undefined ? '--tls-cert' : flags.tlsKey !== undefined ? '--tls-key' : '--client-ca';
+    throw new ConfigError(flag, `only applies with --connect-listen (or listeners.connect.tls in ${source})`);
+  }
+  const certFile = files.certFile ?? current?.certFile;
+  const keyFile = files.keyFile ?? current?.keyFile;
+  const clientCAFile = files.clientCAFile ?? current?.clientCAFile;
+  if (certFile === undefined || keyFile === undefined || clientCAFile === undefined) {
+    const missing = (
+      [
+        ['--tls-cert', certFile],
+        ['--tls-key', keyFile],
+        ['--client-ca', clientCAFile],
+      ] as const
+    )
+      .filter(([, file]) => file === undefined)
+      .map(([flag]) => flag);
+    throw new ConfigError('--connect-listen', `mutual TLS needs ${missing.join(', ')} (or listeners.connect.tls in a config file)`);
+  }
+  (listeners.connect ??= {}).tls = { host: address.host, port: address.port, certFile, keyFile, clientCAFile };
+}
+
+function hostPort(text: string, flag: string): HostPort {
+  const address = parseListenAddress(text);
+  if (!address) throw new ConfigError(flag, `${JSON.stringify(text)} is not ${LISTEN_EXAMPLE}`);
+  return address;
+}
+
+function filePath(text: string, flag: string): string {
+  if (!isFilePath(text)) throw new ConfigError(flag, `${JSON.stringify(text)} is not a file path`);
+  return resolvePath(text, process.cwd());
+}
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
+  if (!allowed.includes(value as T)) throw new ConfigError(flag, `${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
+  return value as T;
+}

@@ -1,0 +1,51 @@
+/**
+ * Reads the YAML config file. Every problem is a ConfigError that names the file and the field
+ * ("ssh-egress.yaml: listeners.admin.listen: ..."), or the line and column for YAML syntax.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import YAML from 'yaml';
+import { describeFsError } from '../fs/file-permissions.js';
+import { isRecord } from '../nodes/inventory-schema.js';
+import { configFileSchema } from './config-schema.js';
+import { configError, configErrorFromZod } from './config-error.js';
+import { egressConfigFromFile } from './config-from-file.js';
+import { checkConfigRules } from './config-rules.js';
+import type { EgressConfig } from './config-types.js';
+
+export async function loadConfig(file: string): Promise<EgressConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw configError(file, '', `config file ${describeFsError(err)}`, { cause: err });
+  }
+  return parseConfig(text, file, path.dirname(path.resolve(file)));
+}
+
+/** Parses config text; `source` names it in errors, relative paths in it resolve against `baseDir`. */
+export function parseConfig(text: string, source: string, baseDir: string): EgressConfig {
+  const data = parseYaml(text, source);
+  if (!isRecord(data)) {
+    const got = data === null || data === undefined ? 'an empty document' : 'something else';
+    throw configError(source, '', `expected a mapping with ssh:, inventory: and the other sections, got ${got}`);
+  }
+  const result = configFileSchema.safeParse(data, { reportInput: true });
+  if (!result.success) throw configErrorFromZod(result.error, configFileSchema, data, source);
+  checkConfigRules(result.data, source);
+  return egressConfigFromFile(result.data, source, baseDir);
+}
+
+function parseYaml(text: string, source: string): unknown {
+  // uniqueKeys (the default) makes a key given twice an error instead of the last one silently winning.
+  const doc = YAML.parseDocument(text);
+  const error = doc.errors[0];
+  if (error) {
+    const pos = error.linePos?.[0];
+    const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
+    // yaml appends its own position and a source excerpt after " at line"; keep only the description.
+    const what = error.message.split(/ at line \d+/)[0] ?? error.message;
+    throw configError(source, '', `invalid YAML${where}: ${what}`, { cause: error });
+  }
+  return doc.toJS();
+}

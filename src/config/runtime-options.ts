@@ -1,0 +1,33 @@
+/**
+ * From EgressConfig to what the library takes: pool options (with the kubelet TLS files read now, so a bad
+ * file fails at startup), dialer options, and the inventory's nodes.
+ */
+import type { DialerOptions } from '../dialer/dialer.js';
+import type { Logger } from '../log.js';
+import { loadInventory } from '../nodes/load-inventory.js';
+import type { NodeSpec } from '../nodes/node-spec.js';
+import { loadKubeletTls } from '../tls/kubelet-tls.js';
+import type { HealthCheckOptions, TunnelPoolOptions } from '../tunnel/pool-options.js';
+import type { EgressConfig, InventorySource } from './config-types.js';
+
+/** Rejects with TlsConfigError when a health-check CA, certificate or key file cannot be used. */
+export async function toPoolOptions(config: EgressConfig, logger: Logger): Promise<TunnelPoolOptions> {
+  const { caFile, certFile, keyFile, ...check } = config.healthCheck;
+  const healthCheck: HealthCheckOptions = { ...check };
+  // Without any file the probe keeps its own default (certificate not verified, and reported so).
+  if (caFile !== undefined || certFile !== undefined || keyFile !== undefined) {
+    healthCheck.tls = await loadKubeletTls({ caFile, certFile, keyFile });
+  }
+  // One grace period: for streams of a node removed from the inventory, as for a shutdown.
+  return { ...config.ssh, healthCheck, drainGraceMs: config.drainGraceMs, logger };
+}
+
+export function toDialerOptions(config: EgressConfig, logger: Logger): DialerOptions {
+  return { serviceCIDRs: config.serviceCIDRs, policy: config.policy, dialTimeoutMs: config.dialTimeoutMs, logger };
+}
+
+/** The nodes the inventory names: read from its file each call (so a reload sees changes), or the inline list. */
+export async function loadNodes(inventory: InventorySource): Promise<NodeSpec[]> {
+  if (inventory.kind === 'inline') return inventory.nodes.map((n) => structuredClone(n));
+  return loadInventory(inventory.path, inventory.addressTypes === undefined ? {} : { addressTypes: inventory.addressTypes });
+}

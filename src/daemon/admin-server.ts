@@ -1,0 +1,181 @@
+import http from 'node:http';
+import { isIP, type AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import ipaddr from 'ipaddr.js';
+import { ConfigError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { TunnelPool } from '../tunnel/pool.js';
+import type { EgressMetrics } from './metrics.js';
+import { readiness, readinessSummary } from './readiness.js';
+import { publicTunnelStatus, type AdminStatus } from './admin-status.js';
+
+export const DEFAULT_ADMIN_HOST = '127.0.0.1';
+export const DEFAULT_ADMIN_PORT = 8132;
+
+export interface AdminServerOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 8132; 0 picks a free port (see address()). */
+  port?: number;
+  /**
+   * /status and /metrics tell anyone who can connect the cluster's node addresses and health, and the
+   * server has no authentication, so a host that is not loopback is refused unless this is true. The
+   * daemon sets it only from an explicit config flag.
+   */
+  allowNonLoopback?: boolean;
+  /** Reported by /status; default this package's version. */
+  version?: string;
+  logger?: Logger;
+}
+
+/** Where the admin server reads its data. Functions, so that a reload can swap the pool or the share. */
+export interface AdminSource {
+  pool(): TunnelPool;
+  readyFraction(): number;
+  metrics: EgressMetrics;
+}
+
+interface Reply {
+  status: number;
+  body: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+
+/** GET /healthz, /readyz[?verbose], /metrics and /status over plain HTTP, loopback by default. */
+export class AdminServer {
+  private readonly server: http.Server;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly version: string;
+  private readonly log: Logger;
+
+  constructor(
+    options: AdminServerOptions,
+    private readonly source: AdminSource,
+  ) {
+    this.host = options.host ?? DEFAULT_ADMIN_HOST;
+    this.port = options.port ?? DEFAULT_ADMIN_PORT;
+    if (!options.allowNonLoopback && !isLoopbackHost(this.host)) {
+      throw new ConfigError(
+        'listeners.admin.listen',
+        `${this.host} is not a loopback address and the admin server has no authentication: set listeners.admin.allowNonLoopback: true to mean it`,
+      );
+    }
+    this.version = options.version ?? packageVersion();
+    this.log = (options.logger ?? silentLogger()).child({ component: 'admin' });
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    // Scrapers and probes send small requests at once; a client that dribbles headers is cut off.
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 15_000;
+  }
+
+  /** For logs: "admin http://127.0.0.1:8132". */
+  get name(): string {
+    const { address, port } = this.address() ?? { address: this.host, port: this.port };
+    return `admin http://${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
+  }
+
+  /** Starts listening; rejects when the address cannot be used (in use, not local). */
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(this.port, this.host, () => {
+        this.server.off('error', onError);
+        this.server.on('error', (err) => this.log.error('admin server error', { error: err.message }));
+        this.log.info('admin server listening', { url: this.name });
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** The bound address once listening. */
+  address(): AddressInfo | undefined {
+    const address = this.server.address();
+    return address && typeof address === 'object' ? address : undefined;
+  }
+
+  /** Stops listening and drops keep-alive connections (a scraper's would otherwise hold close() open). */
+  close(): Promise<void> {
+    if (!this.server.listening) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    let reply: Reply;
+    try {
+      reply = await this.route(req);
+    } catch (err) {
+      this.log.error('admin request failed', { url: req.url, error: (err as Error).message });
+      reply = { status: 500, body: 'internal error\n' };
+    }
+    res.writeHead(reply.status, {
+      'Content-Type': reply.contentType ?? TEXT,
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+      ...reply.headers,
+    });
+    res.end(req.method === 'HEAD' ? undefined : reply.body);
+  }
+
+  private async route(req: http.IncomingMessage): Promise<Reply> {
+    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    const handler = this.handlers[url.pathname];
+    if (!handler) return { status: 404, body: `not found: ${url.pathname}\n` };
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return { status: 405, body: `method ${req.method} not allowed\n`, headers: { Allow: 'GET, HEAD' } };
+    }
+    return handler(url);
+  }
+
+  private readonly handlers: Record<string, ((url: URL) => Reply | Promise<Reply>) | undefined> = {
+    // Alive means the event loop answers; tunnels are /readyz's business.
+    '/healthz': () => ({ status: 200, body: 'ok\n' }),
+    '/readyz': (url) => this.readyz(url.searchParams.has('verbose')),
+    '/metrics': async () => ({
+      status: 200,
+      body: await this.source.metrics.text(),
+      contentType: this.source.metrics.contentType,
+    }),
+    '/status': () => ({ status: 200, body: `${JSON.stringify(this.status(), null, 2)}\n`, contentType: 'application/json' }),
+  };
+
+  private readyz(verbose: boolean): Reply {
+    const fraction = this.source.readyFraction();
+    const r = readiness(this.source.pool().status(), fraction);
+    const head = r.ready ? 'ok' : `not ready: ${readinessSummary(r, fraction)}`;
+    if (!verbose) return { status: r.ready ? 200 : 503, body: `${head}\n` };
+    const lines = [r.ready ? `ok: ${readinessSummary(r, fraction)}` : head, ...r.reasons.map((line) => `  ${line}`)];
+    return { status: r.ready ? 200 : 503, body: `${lines.join('\n')}\n` };
+  }
+
+  private status(): AdminStatus {
+    const fraction = this.source.readyFraction();
+    const tunnels = this.source.pool().status();
+    return {
+      version: this.version,
+      uptimeSeconds: Math.floor(process.uptime()),
+      ready: { ...readiness(tunnels, fraction), readyFraction: fraction },
+      tunnels: tunnels.map(publicTunnelStatus),
+    };
+  }
+}
+
+/** "localhost", 127.0.0.0/8, ::1 and IPv4-mapped loopback. Other names are refused: DNS could say anything. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (!ipaddr.isValid(bare)) return false;
+  const addr = ipaddr.process(bare); // unwraps ::ffff:127.0.0.1
+  return addr.range() === 'loopback';
+}
+
+function packageVersion(): string {
+  return (createRequire(import.meta.url)('ssh-egress/package.json') as { version: string }).version;
+}

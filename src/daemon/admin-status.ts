@@ -1,0 +1,38 @@
+import type { TunnelStatus } from '../tunnel/tunnel.js';
+import type { Readiness } from './readiness.js';
+
+/** The body of GET /status. */
+export interface AdminStatus {
+  version: string;
+  uptimeSeconds: number;
+  ready: Readiness & { readyFraction: number };
+  tunnels: TunnelStatus[];
+}
+
+/**
+ * Copies each tunnel's status field by field. TunnelStatus holds no secret today; an allowlist keeps it
+ * that way when a field is added to it later (a new field shows up here only when someone adds it).
+ */
+export function publicTunnelStatus(s: TunnelStatus): TunnelStatus {
+  return {
+    node: s.node,
+    address: s.address,
+    sshPort: s.sshPort,
+    state: s.state,
+    since: s.since,
+    lastError: s.lastError && { code: s.lastError.code, message: s.lastError.message },
+    attempts: s.attempts,
+    nextRetryAt: s.nextRetryAt,
+    hostKeyFingerprint: s.hostKeyFingerprint,
+    draining: s.draining,
+    openStreams: s.openStreams,
+    bytesIn: s.bytesIn,
+    bytesOut: s.bytesOut,
+    health: s.health && {
+      lastProbeAt: s.health.lastProbeAt,
+      rttMs: s.health.rttMs,
+      consecutiveFailures: s.health.consecutiveFailures,
+      lastProbeError: s.health.lastProbeError,
+    },
+  };
+}

@@ -1,0 +1,151 @@
+import { readFile } from 'node:fs/promises';
+import { isDeepStrictEqual } from 'node:util';
+import type { EgressConfig } from '../config/config-types.js';
+import { assertDaemonListeners, loadNodes, toDialerOptions, toPoolOptions } from '../config/index.js';
+import { Dialer } from '../dialer/dialer.js';
+import { createLogger, type Logger } from '../log.js';
+import { TunnelPool } from '../tunnel/pool.js';
+import { AdminServer } from './admin-server.js';
+import type { Frontend } from './frontend.js';
+import { HttpConnectFrontend } from './http-connect-server.js';
+import { EgressMetrics } from './metrics.js';
+import { Socks5Frontend } from './socks5-server.js';
+import { readSocksUsers } from './socks-credentials.js';
+
+/** Settings that only a restart applies: reload keeps the running values and says so. */
+const RESTART_ONLY = ['ssh', 'healthCheck', 'listeners', 'log'] as const;
+
+/**
+ * The running service: one pool and dialer, the proxy front ends, and the admin server. reload() applies a
+ * new config in place (unchanged nodes keep their tunnels); shutdown() drains and stops.
+ */
+export class Daemon {
+  private config: EgressConfig;
+  private readonly frontends: Frontend[] = [];
+  private admin: AdminServer | undefined;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    config: EgressConfig,
+    private readonly loadConfig: () => Promise<EgressConfig>,
+    private readonly pool: TunnelPool,
+    private readonly dialer: Dialer,
+    private readonly metrics: EgressMetrics,
+    readonly log: Logger,
+  ) {
+    this.config = config;
+  }
+
+  /** Loads the config, connects the pool and opens every listener; rejects (closing what it opened) on error. */
+  static async start(loadConfig: () => Promise<EgressConfig>, logger?: Logger): Promise<Daemon> {
+    const config = await loadConfig();
+    assertDaemonListeners(config);
+    const log = logger ?? createLogger(config.log);
+    const pool = new TunnelPool(await toPoolOptions(config, log));
+    const dialer = new Dialer(pool, toDialerOptions(config, log));
+    const daemon = new Daemon(config, loadConfig, pool, dialer, new EgressMetrics(pool, dialer), log);
+    try {
+      pool.setNodes(await loadNodes(config.inventory));
+      await daemon.openListeners();
+    } catch (err) {
+      await daemon.shutdown(0);
+      throw err;
+    }
+    log.info('ssh-egress daemon started', {
+      nodes: pool.nodes().length,
+      listeners: daemon.frontends.map((f) => f.name).concat(daemon.admin ? [daemon.admin.name] : []),
+    });
+    return daemon;
+  }
+
+  get tunnelPool(): TunnelPool {
+    return this.pool;
+  }
+
+  /**
+   * Reads the config again and applies inventory, service CIDRs, policy, dial timeout and readiness share
+   * in place. A config that does not load or validate is rejected whole, and the running one stays.
+   */
+  async reload(): Promise<boolean> {
+    let next: EgressConfig;
+    try {
+      next = await this.loadConfig();
+      assertDaemonListeners(next);
+      const nodes = await loadNodes(next.inventory);
+      this.dialer.reconfigure(toDialerOptions(next, this.log));
+      this.pool.setNodes(nodes);
+    } catch (err) {
+      this.log.error('reload rejected, keeping the running config', { error: (err as Error).message });
+      return false;
+    }
+    for (const key of RESTART_ONLY) {
+      if (!isDeepStrictEqual(next[key], this.config[key])) {
+        this.log.warn(`config section "${key}" changed: it takes effect at the next restart`);
+        next = { ...next, [key]: this.config[key] };
+      }
+    }
+    this.config = next;
+    this.log.info('config reloaded', { nodes: this.pool.nodes().length });
+    return true;
+  }
+
+  /**
+   * Stops accepting, lets open streams finish for `graceMs`, then closes everything. Safe to call twice:
+   * the second call waits for the first.
+   */
+  shutdown(graceMs = this.config.drainGraceMs): Promise<void> {
+    this.stopping ??= (async () => {
+      await Promise.all(this.frontends.map((f) => f.stopAccepting()));
+      await this.waitForStreams(graceMs);
+      for (const frontend of this.frontends) frontend.destroyAll();
+      await this.pool.close();
+      await this.admin?.close();
+      this.metrics.close();
+      this.log.info('ssh-egress daemon stopped');
+    })();
+    return this.stopping;
+  }
+
+  private async waitForStreams(graceMs: number): Promise<void> {
+    const open = (): number => this.frontends.reduce((sum, f) => sum + f.openConnections, 0);
+    if (open() === 0 || graceMs <= 0) return;
+    this.log.info('draining', { openConnections: open(), graceMs });
+    const deadline = Date.now() + graceMs;
+    while (open() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    if (open() > 0) this.log.warn('drain grace period over, closing open connections', { openConnections: open() });
+  }
+
+  private async openListeners(): Promise<void> {
+    const { connect, socks, admin } = this.config.listeners;
+    const options = { logger: this.log, dialTimeoutMs: this.config.dialTimeoutMs };
+    if (connect?.socket) {
+      this.frontends.push(new HttpConnectFrontend(this.dialer, { kind: 'unix', ...connect.socket }, options));
+    }
+    if (connect?.tcp) {
+      this.frontends.push(new HttpConnectFrontend(this.dialer, { kind: 'tcp', ...connect.tcp }, options));
+    }
+    if (connect?.tls) {
+      const { host, port, certFile, keyFile, clientCAFile } = connect.tls;
+      const [cert, key, clientCA] = await Promise.all([readFile(certFile), readFile(keyFile), readFile(clientCAFile)]);
+      this.frontends.push(new HttpConnectFrontend(this.dialer, { kind: 'tls', host, port, cert, key, clientCA }, options));
+    }
+    if (socks) {
+      const users = await readSocksUsers(socks.users ?? []);
+      const socksOptions = { ...options, ...(users.size > 0 && { users }) };
+      if (socks.tcp) this.frontends.push(new Socks5Frontend(this.dialer, { kind: 'tcp', ...socks.tcp }, socksOptions));
+      if (socks.socket) this.frontends.push(new Socks5Frontend(this.dialer, { kind: 'unix', ...socks.socket }, socksOptions));
+    }
+    for (const frontend of this.frontends) {
+      this.metrics.addFrontend(frontend);
+      await frontend.listen();
+    }
+    if (admin) {
+      this.admin = new AdminServer({ ...admin, logger: this.log }, {
+        pool: () => this.pool,
+        readyFraction: () => this.config.readyFraction,
+        metrics: this.metrics,
+      });
+      await this.admin.listen();
+    }
+  }
+}

@@ -1,0 +1,173 @@
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import type { Dialer } from '../dialer/dialer.js';
+import { ConfigError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Frontend } from './frontend.js';
+import { serveConnectClient, type ConnectRequestEvent } from './http-connect-session.js';
+import { listenUnixSocket, type UnixSocketListener } from './unix-socket-listener.js';
+
+export type { ConnectRequestEvent } from './http-connect-session.js';
+
+/**
+ * Where the front end listens. Production uses `unix` (access by file mode) or `tls` (a client certificate
+ * signed by `clientCA` is required). `tcp` is plain HTTP on loopback only, for local tools such as `curl -x`
+ * and tests; a non-loopback host is refused, as it would hand the cluster to anyone who can reach the port.
+ */
+export type HttpConnectListen =
+  | { kind: 'unix'; path: string; /** Default 0o600. */ mode?: number }
+  | { kind: 'tls'; host: string; port: number; cert: Buffer | string; key: Buffer | string; clientCA: Buffer | string }
+  | { kind: 'tcp'; host: string; port: number };
+
+export interface HttpConnectOptions {
+  logger: Logger;
+  /** Time a client has to send a complete request head (and, for TLS, to finish the handshake). Default 10000. */
+  headerTimeoutMs?: number;
+  /** Largest request head accepted; larger ones get 431. Default 8192. */
+  maxHeaderBytes?: number;
+  /** Budget for each dial; default the dialer's own. */
+  dialTimeoutMs?: number;
+}
+
+/**
+ * HTTP CONNECT proxy in front of the dialer, as kube-apiserver's EgressSelectorConfiguration (HTTPConnect)
+ * and curl -x use it. Emits `request` once per client with the outcome.
+ */
+export class HttpConnectFrontend extends EventEmitter<{ request: [ConnectRequestEvent] }> implements Frontend {
+  private readonly server: net.Server;
+  private readonly log: Logger;
+  private readonly sockets = new Set<Duplex>();
+  private unixListener: UnixSocketListener | undefined;
+
+  constructor(
+    dialer: Pick<Dialer, 'dial'>,
+    private readonly listenOn: HttpConnectListen,
+    options: HttpConnectOptions,
+  ) {
+    super();
+    const headerTimeoutMs = positiveInteger(options.headerTimeoutMs ?? 10_000, 'headerTimeoutMs');
+    const maxHeaderBytes = positiveInteger(options.maxHeaderBytes ?? 8192, 'maxHeaderBytes');
+    const dialTimeoutMs = options.dialTimeoutMs === undefined ? undefined : positiveInteger(options.dialTimeoutMs, 'dialTimeoutMs');
+    this.log = options.logger.child({ component: 'http-connect', listener: describe(listenOn) });
+    const context = {
+      dialer,
+      log: this.log,
+      headerTimeoutMs,
+      maxHeaderBytes,
+      dialTimeoutMs,
+      report: (event: ConnectRequestEvent) => this.emit('request', event),
+    };
+    // allowHalfOpen: a client that finished sending still gets the rest of the tunnel's answer.
+    if (listenOn.kind === 'tls') {
+      this.server = tls.createServer({
+        cert: listenOn.cert,
+        key: listenOn.key,
+        ca: listenOn.clientCA,
+        requestCert: true,
+        rejectUnauthorized: true,
+        minVersion: 'TLSv1.2',
+        handshakeTimeout: headerTimeoutMs,
+        allowHalfOpen: true,
+      });
+      this.server.on('secureConnection', (socket: tls.TLSSocket) => this.accept(socket, context));
+      this.server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+        this.log.info('TLS client refused', { remote: socket.remoteAddress, error: err.message });
+        this.emit('request', { outcome: 'rejected', status: undefined, reason: 'tls-handshake', durationMs: 0 });
+      });
+    } else {
+      if (listenOn.kind === 'tcp' && !isLoopback(listenOn.host)) {
+        throw new ConfigError('listeners.connect.tcp.host', `plain-TCP CONNECT listens on loopback only, got ${listenOn.host}; use mutual TLS or a Unix socket`);
+      }
+      this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket, context));
+    }
+    // Count clients from the TCP accept on, so TLS handshakes in progress count (and are destroyed) too.
+    this.server.on('connection', (socket: net.Socket) => this.track(socket));
+    this.server.on('error', (err) => this.log.warn('listener error', { error: err.message }));
+  }
+
+  /** "connect-uds PATH", "connect-tls HOST:PORT" or "connect-tcp HOST:PORT" (the bound port once listening). */
+  get name(): string {
+    const bound = this.address();
+    return describe(bound && 'port' in bound && this.listenOn.kind !== 'unix' ? { ...this.listenOn, port: bound.port } : this.listenOn);
+  }
+
+  get openConnections(): number {
+    let count = 0;
+    for (const socket of this.sockets) if (!(socket instanceof tls.TLSSocket)) count++;
+    return count;
+  }
+
+  /** The bound address (a TCP port chosen by the system when 0 was asked for), once listening. */
+  address(): { path: string } | { host: string; port: number } | undefined {
+    if (this.unixListener) return { path: this.unixListener.path };
+    const addr = this.server.address();
+    return addr && typeof addr === 'object' ? { host: addr.address, port: addr.port } : undefined;
+  }
+
+  async listen(): Promise<void> {
+    const on = this.listenOn;
+    if (on.kind === 'unix') {
+      this.unixListener = await listenUnixSocket(this.server, { path: on.path, mode: on.mode ?? 0o600, field: 'listeners.connect.socket.path' });
+    } else {
+      await new Promise<void>((resolve, reject) => {
+        const onError = (err: NodeJS.ErrnoException): void =>
+          reject(new ConfigError(`listeners.connect.${on.kind}`, `cannot listen on ${on.host}:${on.port}: ${err.code ?? err.message}`, { cause: err }));
+        this.server.once('error', onError);
+        this.server.listen({ host: on.host, port: on.port }, () => {
+          this.server.off('error', onError);
+          resolve();
+        });
+      });
+    }
+    this.log.info('listening', { address: this.address() });
+  }
+
+  async stopAccepting(): Promise<void> {
+    if (this.unixListener) {
+      await this.unixListener.close();
+      return;
+    }
+    if (!this.server.listening) return;
+    // close()'s callback waits for every client; the listener itself is gone at once.
+    this.server.close();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  destroyAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  /** Stops accepting and destroys every client: for tests and abrupt shutdown. */
+  async close(): Promise<void> {
+    await this.stopAccepting();
+    this.destroyAll();
+  }
+
+  private accept(socket: Duplex, context: Parameters<typeof serveConnectClient>[1]): void {
+    if (socket instanceof tls.TLSSocket) this.track(socket);
+    if (socket instanceof net.Socket) socket.setNoDelay(true);
+    serveConnectClient(socket, context);
+  }
+
+  private track(socket: Duplex): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+}
+
+function describe(on: HttpConnectListen): string {
+  return on.kind === 'unix' ? `connect-uds ${on.path}` : `connect-${on.kind} ${on.host.includes(':') ? `[${on.host}]` : on.host}:${on.port}`;
+}
+
+function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (net.isIPv4(host)) return host.startsWith('127.');
+  return host === '::1' || host === '0:0:0:0:0:0:0:1';
+}
+
+function positiveInteger(value: number, field: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new ConfigError(field, `must be an integer >= 1, got ${JSON.stringify(value)}`);
+  return value;
+}
