@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import YAML from 'yaml';
+import { parseYaml } from '../util/parse-yaml.js';
 import { describeFsError } from '../fs/file-permissions.js';
 import { isRecord } from '../nodes/inventory-schema.js';
 import { configFileSchema } from './config-schema.js';
@@ -25,7 +25,7 @@ export async function loadConfig(file: string): Promise<EgressConfig> {
 
 /** Parses config text; `source` names it in errors, relative paths in it resolve against `baseDir`. */
 export function parseConfig(text: string, source: string, baseDir: string): EgressConfig {
-  const data = parseYaml(text, source);
+  const data = parseYamlConfig(text, source);
   if (!isRecord(data)) {
     const got = data === null || data === undefined ? 'an empty document' : 'something else';
     throw configError(source, '', `expected a mapping with ssh:, inventory: and the other sections, got ${got}`);
@@ -36,16 +36,6 @@ export function parseConfig(text: string, source: string, baseDir: string): Egre
   return egressConfigFromFile(result.data, source, baseDir);
 }
 
-function parseYaml(text: string, source: string): unknown {
-  // uniqueKeys (the default) makes a key given twice an error instead of the last one silently winning.
-  const doc = YAML.parseDocument(text);
-  const error = doc.errors[0];
-  if (error) {
-    const pos = error.linePos?.[0];
-    const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
-    // yaml appends its own position and a source excerpt after " at line"; keep only the description.
-    const what = error.message.split(/ at line \d+/)[0] ?? error.message;
-    throw configError(source, '', `invalid YAML${where}: ${what}`, { cause: error });
-  }
-  return doc.toJS();
+function parseYamlConfig(text: string, source: string): unknown {
+  return parseYaml(text, (message, cause) => configError(source, '', message, { cause }));
 }

@@ -3,7 +3,7 @@
  * (`kubectl get nodes -o json`). Every error names the file, and the node and field when there is one.
  */
 import { readFile } from 'node:fs/promises';
-import YAML from 'yaml';
+import { parseYaml } from '../util/parse-yaml.js';
 import { InventoryError } from '../errors.js';
 import { isRecord, nodesFromInventory, show } from './inventory-schema.js';
 import { nodesFromNodeList } from './node-list.js';
@@ -60,14 +60,5 @@ function parseDocument(text: string, source: string): unknown {
       // Not strict JSON (comments, trailing commas, or YAML flow style): the YAML parser decides and locates errors.
     }
   }
-  const doc = YAML.parseDocument(text);
-  const error = doc.errors[0];
-  if (error) {
-    const pos = error.linePos?.[0];
-    const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
-    // yaml appends its own position and a source excerpt after " at line"; keep only the description.
-    const what = error.message.split(/ at line \d+/)[0] ?? error.message;
-    throw new InventoryError(source, '', `invalid YAML${where}: ${what}`, { cause: error });
-  }
-  return doc.toJS();
+  return parseYaml(text, (message, cause) => new InventoryError(source, '', message, { cause }));
 }

@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulatedCluster, type SimulatedCluster } from '../../src/simulator/index.js';
 import { TunnelPool } from '../../src/tunnel/pool.js';
-import type { StateChange } from '../../src/tunnel/tunnel.js';
 import { Dialer } from '../../src/dialer/dialer.js';
 import { HttpConnectFrontend, type ConnectRequestEvent, type HttpConnectOptions } from '../../src/daemon/http-connect-server.js';
 import { silentLogger } from '../../src/log.js';
 import { captureLogger } from '../unit/capture-logger.js';
 import { apiserverRequest, ESTABLISHED, exchange, getOver, sendConnect, statusOf } from './http-connect-client.js';
+import { nextState } from '../support/next-state.js';
 
 let cluster: SimulatedCluster;
 let pool: TunnelPool;
@@ -68,17 +68,6 @@ async function refusal(request: string | Buffer, path = socketPath): Promise<str
   return text;
 }
 
-function nextState(p: TunnelPool, node: string, to: string): Promise<StateChange> {
-  return new Promise((resolve) => {
-    const listener = (change: StateChange): void => {
-      if (change.node === node && change.to === to) {
-        p.off('stateChange', listener);
-        resolve(change);
-      }
-    };
-    p.on('stateChange', listener);
-  });
-}
 
 test("kube-apiserver's bytes get exactly the 200 line and nothing more, then HTTP reaches the pod", async () => {
   const podIP = cluster.podIPs.n2![0]!;

@@ -5,19 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startSimulatedCluster } from '../../src/simulator/index.js';
 import { TunnelPool } from '../../src/tunnel/pool.js';
-import type { StateChange } from '../../src/tunnel/tunnel.js';
+import { nextState } from '../support/next-state.js';
 
-function nextState(pool: TunnelPool, node: string, to: string): Promise<StateChange> {
-  return new Promise((resolve) => {
-    const listener = (change: StateChange): void => {
-      if (change.node === node && change.to === to) {
-        pool.off('stateChange', listener);
-        resolve(change);
-      }
-    };
-    pool.on('stateChange', listener);
-  });
-}
 
 test('100 nodes, some dropping handshakes as MaxStartups does: all end READY', { timeout: 120_000 }, async () => {
   const cluster = await startSimulatedCluster({ nodes: 100 });

@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import { Dialer, TunnelPool, loadInventory, type StateChange, type TunnelPoolOptions } from '../../src/index.js';
 import { sshKeygen } from './sshd.js';
 import { killSshd, loadTopology, startSshd } from './topology.js';
+import { nextState } from '../support/next-state.js';
 
 const t = loadTopology();
 const nodes = await loadInventory(t.inventoryFile);
@@ -32,17 +33,6 @@ function makePool(names: string[], extra: Partial<TunnelPoolOptions> = {}): { po
   return { pool, dialer: new Dialer(pool, { serviceCIDRs: [t.serviceCIDR] }), changes };
 }
 
-function waitFor(pool: TunnelPool, node: string, to: string): Promise<StateChange> {
-  return new Promise((resolve) => {
-    const listener = (c: StateChange): void => {
-      if (c.node === node && c.to === to) {
-        pool.off('stateChange', listener);
-        resolve(c);
-      }
-    };
-    pool.on('stateChange', listener);
-  });
-}
 
 async function echoOnce(dialer: Dialer, target: string): Promise<void> {
   const stream = await dialer.dial(target);
@@ -65,7 +55,7 @@ test('sshd killed with streams open: streams fail with ERR_TUNNEL_CLOSED, the tu
     assert.equal((err as { code?: string }).code, 'ERR_TUNNEL_CLOSED');
     assert.match((err as Error).message, /tunnel to node n1 closed/);
   }
-  await waitFor(pool, node.name, 'TRANSIENT_FAILURE');
+  await nextState(pool, node.name, 'TRANSIENT_FAILURE');
   // While sshd is down, dials fail at once with the reason instead of hanging.
   const refused = await dialer.dial(`${node.podIPs[0]}:${t.ports.echo}`).catch((e: unknown) => e as Error);
   assert.equal((refused as { code?: string }).code, 'ERR_TUNNEL_UNAVAILABLE');
@@ -90,7 +80,7 @@ test('a frozen node (sshd SIGSTOPped) is detected by keepalive, dials fail fast,
   const frozenAt = performance.now();
   await killSshd(t, node, 'SIGSTOP', { sessions: true });
   try {
-    const change = await waitFor(pool, node.name, 'TRANSIENT_FAILURE');
+    const change = await nextState(pool, node.name, 'TRANSIENT_FAILURE');
     const detectedMs = performance.now() - frozenAt;
     assert.match(change.error!.message, /Keepalive timeout/i);
     // keepalive fires every interval and gives up after count unanswered ones; allow generous scheduling slack.
@@ -153,9 +143,9 @@ test('authorized key removed: the tunnel is parked with an authentication reason
     });
     await pool.ready({ timeoutMs: 10_000 });
     writeFileSync(authorizedKeys, original); // the key is removed from the node
-    const failed = waitFor(pool, node.name, 'TRANSIENT_FAILURE');
+    const failed = nextState(pool, node.name, 'TRANSIENT_FAILURE');
     pool.reconnect(node.name);
-    const change = await failed.then(() => waitFor(pool, node.name, 'TRANSIENT_FAILURE'));
+    const change = await failed.then(() => nextState(pool, node.name, 'TRANSIENT_FAILURE'));
     assert.equal(change.error?.code, 'ERR_AUTH');
     assert.match(change.error!.message, /authentication refused by node n1 for user root/);
     const status = pool.status()[0]!;
