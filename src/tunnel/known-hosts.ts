@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { KnownHostsError } from '../errors.js';
 import { fingerprintOf, keyTypeOf } from './fingerprint.js';
@@ -28,7 +28,7 @@ type Marker = 'revoked' | 'cert-authority' | undefined;
 
 type HostMatcher =
   | { kind: 'hashed'; salt: Buffer; hash: Buffer }
-  | { kind: 'patterns'; patterns: { negated: boolean; regex: RegExp }[] };
+  | { kind: 'patterns'; patterns: { negated: boolean; glob: string }[] };
 
 interface Entry {
   line: number;
@@ -129,6 +129,25 @@ export function formatKnownHostsLine(hosts: readonly string[], port: number, key
   return `${names.join(',')} ${keyType} ${keyBlob.toString('base64')}`;
 }
 
+/**
+ * The same key with hashed names, as `ssh-keygen -H` and HashKnownHosts write them: one line per name (a
+ * hashed field holds a single host), each `|1|base64(salt)|base64(HMAC-SHA1(salt, name))` with a fresh
+ * 20-byte salt, over the name as looked up at this port (hostPortName).
+ */
+export function formatHashedKnownHostsLines(hosts: readonly string[], port: number, keyBlob: Buffer): string[] {
+  const unique = [...new Map(hosts.map((h) => [hostPortName(h.trim(), port), h] as const)).entries()];
+  return unique.map(([name, host]) => {
+    const plain = formatKnownHostsLine([host], port, keyBlob); // validates the name and the key
+    return `${hashKnownHostName(name)}${plain.slice(plain.indexOf(' '))}`;
+  });
+}
+
+/** `|1|salt|hash` for a name already in lookup form ("host" or "[host]:port"). */
+export function hashKnownHostName(name: string, salt: Buffer = randomBytes(SHA1_BYTES)): string {
+  const hash = createHmac('sha1', salt).update(name).digest();
+  return `|1|${salt.toString('base64')}|${hash.toString('base64')}`;
+}
+
 /** An Entry, undefined for blank/comment lines, or a string saying why the line is unusable. */
 function parseLine(raw: string, line: number): Entry | string | undefined {
   const text = raw.replace(/\r$/, '').trim();
@@ -171,24 +190,44 @@ function parseHosts(field: string): HostMatcher | string {
     }
     return { kind: 'hashed', salt, hash };
   }
-  const patterns: { negated: boolean; regex: RegExp }[] = [];
+  const patterns: { negated: boolean; glob: string }[] = [];
   for (const part of field.split(',')) {
     const negated = part.startsWith('!');
     const pattern = (negated ? part.slice(1) : part).toLowerCase();
     if (pattern === '') continue; // OpenSSH ignores empty list items too
-    patterns.push({ negated, regex: wildcardRegex(pattern) });
+    patterns.push({ negated, glob: pattern });
   }
   if (patterns.length === 0) return 'no host names';
   return { kind: 'patterns', patterns };
 }
 
-/** OpenSSH patterns: "*" any run, "?" one character, nothing else special (not even "[" or "\"). */
-function wildcardRegex(pattern: string): RegExp {
-  const body = pattern
-    .split('')
-    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${body}$`, 's');
+/**
+ * OpenSSH patterns (match_pattern): "*" any run, "?" one character, nothing else special (not even "[" or
+ * "\\"). Matched by hand, not as a RegExp: "*a*a*a*a*b" against a long name would backtrack for seconds
+ * (and a huge field makes a RegExp too large to compile). This greedy walk is at worst O(pattern * name).
+ */
+function globMatches(pattern: string, name: string): boolean {
+  let p = 0;
+  let n = 0;
+  let star = -1; // the last "*" seen, and where in the name its run would end next
+  let resume = 0;
+  while (n < name.length) {
+    const c = pattern[p];
+    if (c === '*') {
+      star = p++;
+      resume = n;
+    } else if (c !== undefined && (c === '?' || c === name[n])) {
+      p++;
+      n++;
+    } else if (star >= 0) {
+      p = star + 1;
+      n = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (pattern[p] === '*') p++;
+  return p === pattern.length;
 }
 
 /** match_hostname: a negated match vetoes the whole line even if another pattern matched. */
@@ -198,8 +237,8 @@ function hostMatches(hosts: HostMatcher, name: string): boolean {
     return timingSafeEqual(digest, hosts.hash);
   }
   let positive = false;
-  for (const { negated, regex } of hosts.patterns) {
-    if (!regex.test(name)) continue;
+  for (const { negated, glob } of hosts.patterns) {
+    if (!globMatches(glob, name)) continue;
     if (negated) return false;
     positive = true;
   }

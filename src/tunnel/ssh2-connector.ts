@@ -29,6 +29,21 @@ export interface Ssh2ConnectorOptions {
   /** Quick retries of a handshake sshd dropped before its banner (MaxStartups). */
   droppedHandshakeRetries: number;
   logger: Logger;
+  /** Told how far each attempt got, so a caller can time the steps (the CLI's check); the pool sets none. */
+  observer?: ConnectObserver;
+}
+
+/**
+ * Milestones of one connection attempt, in order. A retried attempt (dropped handshake) starts again at
+ * tcpConnected. Called synchronously; an observer must not throw.
+ */
+export interface ConnectObserver {
+  /** The TCP connection to sshd is up. */
+  tcpConnected?(node: NodeSpec): void;
+  /** Key exchange finished with the host key verified; `fingerprint` is that key's. */
+  hostKeyVerified?(node: NodeSpec, fingerprint: string): void;
+  /** sshd accepted our key: the session is about to be handed back. */
+  authenticated?(node: NodeSpec): void;
 }
 
 export function createSsh2Connector(options: Ssh2ConnectorOptions): SshConnector {
@@ -42,6 +57,7 @@ export function createSsh2Connector(options: Ssh2ConnectorOptions): SshConnector
     return pRetry(
       async () => {
         const sock = await tcpConnect(node, options.connectTimeoutMs, signal);
+        options.observer?.tcpConnected?.(node);
         return handshake(node, sock, credentials, { verify, serverHostKey }, options, signal);
       },
       {
@@ -77,7 +93,10 @@ function handshake(
   const client = new ssh2.Client();
   let hostKeyFingerprint: string | undefined;
   let keyExchangeDone = false;
-  client.once('handshake', () => (keyExchangeDone = true));
+  client.once('handshake', () => {
+    keyExchangeDone = true;
+    options.observer?.hostKeyVerified?.(node, hostKeyFingerprint ?? 'unknown');
+  });
   let hostKeyError: EgressError | undefined;
   // Only public keys: ssh2 otherwise tries "none" first, and OpenSSH delays that failure.
   const methods: string[] = [];
@@ -97,6 +116,7 @@ function handshake(
     signal.addEventListener('abort', onAbort, { once: true });
 
     client.once('ready', () => {
+      options.observer?.authenticated?.(node);
       signal.removeEventListener('abort', onAbort);
       client.removeAllListeners('error');
       client.removeAllListeners('close');
