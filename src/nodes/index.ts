@@ -5,6 +5,7 @@ export {
   DEFAULT_ADDRESS_TYPES,
   nodeFromK8sNode,
   nodesFromNodeList,
+  withoutDuplicates,
   type K8sNodeOptions,
   type NodeListOptions,
 } from './node-list.js';

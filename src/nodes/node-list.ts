@@ -29,6 +29,13 @@ export interface NodeListOptions {
   addressTypes?: readonly string[];
   /** Names the input in error messages (a file name, "Kubernetes API"). */
   source?: string;
+  /** sshd port of every node (a Node object has no field for it); default 22. */
+  sshPort?: number;
+  /**
+   * When given, a node that cannot be used (no usable address, a bad field, a duplicate address) is left
+   * out and reported here instead of failing the whole list: one broken Node must not cost every tunnel.
+   */
+  onSkip?: (problem: InventoryError) => void;
 }
 
 export interface K8sNodeOptions extends NodeListOptions {
@@ -92,7 +99,7 @@ export function nodeFromK8sNode(node: unknown, options: K8sNodeOptions = {}): No
     name: metadata.name,
     address,
     aliases: uniqueAliases(address, usable.map((a) => a.address)),
-    sshPort: DEFAULT_SSH_PORT,
+    sshPort: options.sshPort ?? DEFAULT_SSH_PORT,
     kubeletPort: port ? port : DEFAULT_KUBELET_PORT,
     podCIDRs: [...new Set(cidrs.map((c) => normalizeCidr(c) ?? c))],
     hostKeyFingerprints: [],
@@ -100,13 +107,31 @@ export function nodeFromK8sNode(node: unknown, options: K8sNodeOptions = {}): No
   };
 }
 
-/** Every node of a NodeList (or a lone Node) as NodeSpecs; refuses duplicate names and addresses. */
+/**
+ * Every node of a NodeList (or a lone Node) as NodeSpecs; refuses duplicate names and addresses, or with
+ * `onSkip` leaves such nodes (and unusable ones) out and reports them.
+ */
 export function nodesFromNodeList(list: unknown, options: NodeListOptions = {}): NodeSpec[] {
   const source = options.source ?? 'NodeList';
   if (isRecord(list) && list.kind === 'Node') return [nodeFromK8sNode(list, { ...options, at: '' })];
   if (!isRecord(list)) throw new InventoryError(source, '', `expected a Kubernetes NodeList or Node, got ${show(list)}`);
   if (!Array.isArray(list.items)) {
     throw new InventoryError(source, 'items', `expected a list of Node objects, got ${show(list.items)}`);
+  }
+  const { onSkip } = options;
+  if (onSkip) {
+    // An empty preference is a configuration mistake, not one bad node: it still throws.
+    addressPreference(options.addressTypes, source);
+    const usable = list.items.flatMap((item: unknown, i) => {
+      try {
+        return [nodeFromK8sNode(item, { ...options, at: `items[${i}]` })];
+      } catch (err) {
+        if (!(err instanceof InventoryError)) throw err;
+        onSkip(err);
+        return [];
+      }
+    });
+    return withoutDuplicates(usable, source, onSkip);
   }
   const nodes = list.items.map((item: unknown, i) => nodeFromK8sNode(item, { ...options, at: `items[${i}]` }));
   assertUniqueNodes(nodes, source, {
@@ -115,6 +140,31 @@ export function nodesFromNodeList(list: unknown, options: NodeListOptions = {}):
     addressField: ['status', 'addresses'],
   });
   return nodes;
+}
+
+/**
+ * Keeps the first node of each name and each address, reporting the others: two nodes claiming one address
+ * would make routing ambiguous, so the later one waits until the conflict is gone.
+ */
+export function withoutDuplicates(nodes: readonly NodeSpec[], source: string, onSkip: (problem: InventoryError) => void): NodeSpec[] {
+  const names = new Set<string>();
+  const addresses = new Map<string, string>();
+  return nodes.filter((node) => {
+    const label = `node ${JSON.stringify(node.name)}`;
+    if (names.has(node.name)) {
+      onSkip(new InventoryError(source, label, 'duplicate node name', { node: node.name }));
+      return false;
+    }
+    const owner = addresses.get(node.address);
+    if (owner !== undefined) {
+      const problem = `duplicate address ${JSON.stringify(node.address)} (also node ${JSON.stringify(owner)})`;
+      onSkip(new InventoryError(source, `${label}: status.addresses`, problem, { node: node.name }));
+      return false;
+    }
+    names.add(node.name);
+    addresses.set(node.address, node.name);
+    return true;
+  });
 }
 
 function addressPreference(types: readonly string[] | undefined, source: string): readonly string[] {

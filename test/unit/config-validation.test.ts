@@ -80,7 +80,7 @@ const FIELD_CASES: Case[] = [
   { at: ['drain', 'graceMs'], value: -5, message: /is not a whole number of milliseconds/ },
   { at: ['log', 'level'], value: 'verbose', message: /^"verbose" is not one of error, warn, info, debug$/ },
   { at: ['log', 'format'], value: 'xml', message: /^"xml" is not one of json, text$/ },
-  { at: ['listener'], value: {}, message: /^unknown field \(known fields: ssh, healthCheck, inventory, cluster, policy, dial, listeners, readiness, drain, log\)$/ },
+  { at: ['listener'], value: {}, message: /^unknown field \(known fields: ssh, healthCheck, inventory, cluster, policy, dial, limits, listeners, readiness, drain, log\)$/ },
 ];
 
 const RULE_CASES: Array<{ name: string; change: (doc: Doc) => Doc; path: string; message: RegExp }> = [
@@ -88,9 +88,9 @@ const RULE_CASES: Array<{ name: string; change: (doc: Doc) => Doc; path: string;
     name: 'inventory with both file and nodes',
     change: (d) => withValue(d, ['inventory', 'file'], 'nodes.yaml'),
     path: 'inventory',
-    message: /^give exactly one of file or nodes, not both$/,
+    message: /^give exactly one of file, nodes or kubernetes, not several$/,
   },
-  { name: 'inventory with neither', change: (d) => withValue(d, ['inventory'], {}), path: 'inventory', message: /^give exactly one of file or nodes$/ },
+  { name: 'inventory with neither', change: (d) => withValue(d, ['inventory'], {}), path: 'inventory', message: /^give exactly one of file, nodes or kubernetes$/ },
   {
     name: 'addressTypes with inline nodes',
     change: (d) => withValue(d, ['inventory', 'addressTypes'], ['InternalIP']),
