@@ -14,6 +14,8 @@ export type EgressErrorCode =
   | 'ERR_DIAL_TIMEOUT'
   | 'ERR_DIAL_ABORTED'
   | 'ERR_DIAL_QUEUE_FULL'
+  | 'ERR_STREAM_LIMIT'
+  | 'ERR_CONNECTION_LIMIT'
   | 'ERR_CHANNEL_OPEN'
   | 'ERR_TUNNEL_CLOSED'
   | 'ERR_CONNECT'
@@ -109,13 +111,42 @@ export class DialAbortedError extends EgressError {
   }
 }
 
-/** Too many dials are already waiting for this tunnel to connect. */
+/**
+ * Too many dials are already pending (waiting for a connecting tunnel or for their channel to open): on this
+ * tunnel (`scope` "tunnel", maxPendingDialsPerTunnel) or across the pool ("pool", maxPendingDials).
+ */
 export class DialQueueFullError extends EgressError {
+  readonly limit: number;
+  readonly scope: 'tunnel' | 'pool';
+  constructor(node: string, target: string, limit: number, scope: 'tunnel' | 'pool' = 'tunnel') {
+    const where = scope === 'pool' ? 'across all tunnels (maxPendingDials)' : `for node ${node} (maxPendingDialsPerTunnel)`;
+    super('ERR_DIAL_QUEUE_FULL', `dial ${target}: ${limit} dials already pending ${where}`, { node, target });
+    this.limit = limit;
+    this.scope = scope;
+  }
+}
+
+/** The tunnel already carries its maximum of open streams (maxStreamsPerTunnel); one must close first. */
+export class StreamLimitError extends EgressError {
+  readonly limit: number;
   constructor(node: string, target: string, limit: number) {
-    super('ERR_DIAL_QUEUE_FULL', `dial ${target}: ${limit} dials already wait for node ${node} to connect`, {
-      node,
-      target,
-    });
+    super('ERR_STREAM_LIMIT', `dial ${target}: node ${node} already carries ${limit} streams (maxStreamsPerTunnel)`, { node, target });
+    this.limit = limit;
+  }
+}
+
+/**
+ * A proxy front end refused a client connection: `scope` "client" when that client address already has
+ * maxConnectionsPerClient open, "total" when the front end has maxConnections.
+ */
+export class ConnectionLimitError extends EgressError {
+  readonly limit: number;
+  readonly scope: 'client' | 'total';
+  constructor(frontend: string, limit: number, scope: 'client' | 'total', client?: string) {
+    const what = scope === 'client' ? `${limit} connections already open from ${client ?? 'this client'} (maxConnectionsPerClient)` : `${limit} connections already open (maxConnections)`;
+    super('ERR_CONNECTION_LIMIT', `${frontend}: ${what}`);
+    this.limit = limit;
+    this.scope = scope;
   }
 }
 

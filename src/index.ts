@@ -26,3 +26,4 @@ export { loadKubeletTls, type KubeletTlsFiles } from './tls/kubelet-tls.js';
 export { describeCertificate, describeCertificates, type CertificateInfo } from './tls/certificate-info.js';
 export { checkKubeletTls, kubeletIdentityCheck, type KubeletTlsResult, type KubeletTlsProblem } from './tls/verify-kubelet.js';
 export { probeKubelet, type KubeletProbeResult } from './tls/probe-kubelet.js';
+export * from './kube/index.js';

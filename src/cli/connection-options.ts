@@ -16,6 +16,8 @@ export function addConnectionOptions(command: Command): Command {
   return command
     .option('--config <file>', 'YAML config file (see examples/ssh-egress.yaml); the flags below override it')
     .option('--inventory <file>', 'nodes: a YAML/JSON inventory or `kubectl get nodes -o json` output (required without --config)')
+    .option('--kubeconfig <file>', 'nodes from the Kubernetes API through this kubeconfig (instead of --inventory)')
+    .option('--context <name>', 'kubeconfig context to use (alone: the default kubeconfig, as kubectl)')
     .option('-l, --user <name>', `SSH user on the nodes (default: ${DEFAULT_USER})`)
     .option('-i, --identity <file>', 'private key (default: the ssh-agent at $SSH_AUTH_SOCK)')
     .option('--known-hosts <file>', 'OpenSSH known_hosts with the nodes\' host keys')

@@ -24,7 +24,8 @@ export function dialCommand(setExitCode: (code: number) => void): Command {
 Examples:
   ssh-egress dial --inventory nodes.yaml -i ~/.ssh/id_ed25519 --known-hosts ~/.ssh/known_hosts 10.244.1.7:8080
   ssh -o ProxyCommand='ssh-egress dial --inventory nodes.yaml -i key --known-hosts kh %h:%p' root@10.244.1.7
-  ssh-egress dial --config /etc/ssh-egress/ssh-egress.yaml node-a:10250`,
+  ssh-egress dial --config /etc/ssh-egress/ssh-egress.yaml node-a:10250
+  ssh-egress dial --kubeconfig ~/.kube/config -i key --known-hosts kh node-a:10250   # nodes from the API`,
     );
   addConnectionOptions(command).action(async (target: string, flags: DialFlags) => {
     let pool: TunnelPool | undefined;
@@ -33,7 +34,7 @@ Examples:
       const logger = commandLogger(config);
       // One short-lived stream: connect only the node it needs, and let keepalive alone watch it.
       pool = new TunnelPool({ ...(await toPoolOptions(config, logger)), lazyConnect: true, healthCheck: { kind: 'ssh' } });
-      pool.setNodes(await loadNodes(config.inventory));
+      pool.setNodes(await loadNodes(config.inventory, { logger }));
       const dialer = new Dialer(pool, toDialerOptions(config, logger));
       const socket = await dialer.dial(target, {
         ...(flags.timeout !== undefined && { timeoutMs: flags.timeout }),

@@ -23,6 +23,10 @@ import {
 /** Flag values by commander's camelCase names, so a command's parsed options can be passed as they are. */
 export interface ConfigFlags {
   inventory?: string;
+  /** The nodes from the Kubernetes API, through this kubeconfig (keeps the file's other inventory.kubernetes settings). */
+  kubeconfig?: string;
+  /** A kubeconfig context; alone (without a Kubernetes inventory in the file) it uses kubectl's default kubeconfig. */
+  context?: string;
   user?: string;
   identity?: string;
   knownHosts?: string;
@@ -45,9 +49,11 @@ export interface ConfigFlags {
 export const COMMAND_LINE = 'command line';
 export const DEFAULT_USER = 'root';
 
-/** A config from flags alone; `--inventory` is the one flag without a default. */
+/** A config from flags alone; the inventory (`--inventory`, or `--kubeconfig` / `--context`) is the one thing without a default. */
 export function configFromFlags(flags: ConfigFlags): EgressConfig {
-  if (flags.inventory === undefined) throw new ConfigError('--inventory', 'is required (or give --config with an inventory section)');
+  if (flags.inventory === undefined && flags.kubeconfig === undefined && flags.context === undefined) {
+    throw new ConfigError('--inventory', 'is required (or give --config with an inventory section, or --kubeconfig to take the nodes from the Kubernetes API)');
+  }
   const base: EgressConfig = {
     source: COMMAND_LINE,
     ssh: { user: DEFAULT_USER },
@@ -69,9 +75,13 @@ export function applyFlags(config: EgressConfig, flags: ConfigFlags): EgressConf
   const next = structuredClone(config);
   const ssh = next.ssh;
   if (flags.inventory !== undefined) {
+    if (flags.kubeconfig !== undefined || flags.context !== undefined) {
+      throw new ConfigError(flags.kubeconfig !== undefined ? '--kubeconfig' : '--context', 'cannot be combined with --inventory: the nodes come from a file or from the Kubernetes API');
+    }
     const addressTypes = config.inventory.kind === 'file' ? config.inventory.addressTypes : undefined;
     next.inventory = { kind: 'file', path: filePath(flags.inventory, '--inventory'), ...(addressTypes && { addressTypes }) };
   }
+  applyKubernetesFlags(next, flags, config);
   if (flags.user !== undefined) {
     if (!isUserName(flags.user)) throw new ConfigError('--user', `${JSON.stringify(flags.user)} is not a user name`);
     ssh.user = flags.user;
@@ -101,6 +111,27 @@ export function applyFlags(config: EgressConfig, flags: ConfigFlags): EgressConf
   if (flags.logLevel !== undefined) next.log.level = oneOf(flags.logLevel, LOG_LEVELS, '--log-level');
   if (flags.logFormat !== undefined) next.log.format = oneOf(flags.logFormat, LOG_FORMATS, '--log-format');
   return next;
+}
+
+/** --kubeconfig and --context make (or adjust) a Kubernetes inventory, keeping the file's other settings for it. */
+function applyKubernetesFlags(next: EgressConfig, flags: ConfigFlags, config: EgressConfig): void {
+  if (flags.kubeconfig === undefined && flags.context === undefined) return;
+  const current = config.inventory.kind === 'kubernetes' ? config.inventory : undefined;
+  // A file's own inventory is replaced by --kubeconfig, never silently by --context alone.
+  if (!current && flags.kubeconfig === undefined && config.source !== COMMAND_LINE) {
+    throw new ConfigError('--context', `applies to a Kubernetes inventory: give --kubeconfig too (${config.source} has inventory.${config.inventory.kind})`);
+  }
+  const settings: Extract<EgressConfig['inventory'], { kind: 'kubernetes' }> = { ...(current ?? { kind: 'kubernetes' }) };
+  if (flags.kubeconfig !== undefined) {
+    settings.kubeconfig = filePath(flags.kubeconfig, '--kubeconfig');
+    delete settings.inCluster;
+  }
+  if (flags.context !== undefined) {
+    if (flags.context.trim() === '' || /[\n\r]/.test(flags.context)) throw new ConfigError('--context', `${JSON.stringify(flags.context)} is not a context name`);
+    if (settings.inCluster) throw new ConfigError('--context', `${config.source} uses inventory.kubernetes.inCluster, which has no contexts: give --kubeconfig too`);
+    settings.context = flags.context;
+  }
+  next.inventory = settings;
 }
 
 function applyListenerFlags(listeners: ListenerSettings, flags: ConfigFlags, source: string): void {

@@ -39,6 +39,7 @@ export function egressConfigFromFile(file: ConfigFile, source: string, baseDir: 
     // Rule syntax is left to compilePolicy (checkPolicy below), so the cast only names what it accepts.
     policy: defined({ allow: file.policy?.allow, nodePorts: file.policy?.nodePorts }) as DestinationPolicyOptions,
     dialTimeoutMs: file.dial?.timeoutMs ?? CONFIG_DEFAULTS.dialTimeoutMs,
+    ...(file.limits && { limits: defined(file.limits) }),
     listeners: listenerSettings(file.listeners, at),
     readyFraction: file.readiness?.readyFraction ?? CONFIG_DEFAULTS.readyFraction,
     drainGraceMs: file.drain?.graceMs ?? CONFIG_DEFAULTS.drainGraceMs,
@@ -50,6 +51,10 @@ export function egressConfigFromFile(file: ConfigFile, source: string, baseDir: 
 }
 
 function inventorySource(inventory: ConfigFile['inventory'], at: (p: string) => string, source: string): InventorySource {
+  if (inventory.kubernetes !== undefined) {
+    const { kubeconfig, ...rest } = inventory.kubernetes;
+    return defined({ kind: 'kubernetes' as const, ...rest, kubeconfig: kubeconfig === undefined ? undefined : at(kubeconfig) });
+  }
   if (inventory.file !== undefined) {
     return { kind: 'file', path: at(inventory.file), ...(inventory.addressTypes && { addressTypes: inventory.addressTypes }) };
   }

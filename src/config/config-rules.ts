@@ -44,11 +44,18 @@ function checkHealthCheck(check: ConfigFile['healthCheck'], fail: Fail): void {
 }
 
 function checkInventory(inventory: ConfigFile['inventory'], fail: Fail): void {
-  const given = (inventory.file !== undefined ? 1 : 0) + (inventory.nodes !== undefined ? 1 : 0);
-  if (given !== 1) fail('inventory', `give exactly one of file or nodes${given ? ', not both' : ''}`);
+  const given = [inventory.file, inventory.nodes, inventory.kubernetes].filter((v) => v !== undefined).length;
+  if (given !== 1) fail('inventory', `give exactly one of file, nodes or kubernetes${given ? ', not several' : ''}`);
   if (inventory.addressTypes !== undefined) {
-    if (inventory.file === undefined) fail('inventory.addressTypes', 'only applies to inventory.file (a Kubernetes NodeList)');
+    const hint = inventory.kubernetes ? ' (for the API, set inventory.kubernetes.addressTypes)' : '';
+    if (inventory.file === undefined) fail('inventory.addressTypes', `only applies to inventory.file (a Kubernetes NodeList)${hint}`);
     if (inventory.addressTypes.length === 0) fail('inventory.addressTypes', 'name at least one address type, e.g. InternalIP');
+  }
+  const kube = inventory.kubernetes;
+  if (kube) {
+    if (kube.inCluster && kube.kubeconfig !== undefined) fail('inventory.kubernetes.inCluster', 'give kubeconfig or inCluster, not both');
+    if (kube.inCluster && kube.context !== undefined) fail('inventory.kubernetes.context', 'only applies to a kubeconfig, not inCluster');
+    if (kube.addressTypes?.length === 0) fail('inventory.kubernetes.addressTypes', 'name at least one address type, e.g. InternalIP');
   }
 }
 

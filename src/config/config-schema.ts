@@ -73,10 +73,25 @@ const healthCheck = z.strictObject({
   keyFile: file.optional(),
 });
 
+const nonEmpty = (what: string) => rule<string>((v) => typeof v === 'string' && v.trim() !== '' && !/[\n\r]/.test(v), what);
+
+const kubernetes = z.strictObject({
+  kubeconfig: file.optional(),
+  context: nonEmpty('a context name').optional(),
+  inCluster: z.boolean().optional(),
+  // Its grammar is the API server's to check: a bad one fails the first list with the server's message.
+  labelSelector: nonEmpty('a label selector such as "node-role.kubernetes.io/worker" or "zone in (a,b)"').optional(),
+  readyOnly: z.boolean().optional(),
+  addressTypes: z.array(oneOf(ADDRESS_TYPES)).optional(),
+  sshPort: port.optional(),
+  discoverServiceCIDRs: z.boolean().optional(),
+});
+
 const inventory = z.strictObject({
   file: file.optional(),
   addressTypes: z.array(oneOf(ADDRESS_TYPES)).optional(),
   nodes: z.array(nodeEntrySchema).optional(),
+  kubernetes: kubernetes.optional(),
 });
 
 const socket = z.strictObject({ path: file, mode: mode.optional() });
@@ -108,6 +123,17 @@ const listeners = z.strictObject({
   admin: z.strictObject({ listen: listen.optional(), allowNonLoopback: z.boolean().optional() }).optional(),
 });
 
+/** Resource bounds (README "Limits"); each refuses with a typed error (HTTP 503) once reached. */
+const limits = z.strictObject({
+  maxPendingDials: count.optional(),
+  maxPendingDialsPerTunnel: count.optional(),
+  maxStreamsPerTunnel: count.optional(),
+  maxConnections: count.optional(),
+  maxConnectionsPerClient: count.optional(),
+  // Below the socket's own 64 KiB high-water mark, 'drain' would never wake waiting writers.
+  maxWriteBufferBytesPerTunnel: rule<number>((v) => isPositiveInteger(v) && v >= 65536, 'a whole number of bytes >= 65536').optional(),
+});
+
 export const configFileSchema = z.strictObject({
   ssh,
   healthCheck: healthCheck.optional(),
@@ -116,6 +142,7 @@ export const configFileSchema = z.strictObject({
   // Each rule's own syntax is checked by the dialer's policy compiler, so messages match the library's.
   policy: z.strictObject({ allow: z.array(z.unknown()).optional(), nodePorts: z.array(z.unknown()).optional() }).optional(),
   dial: z.strictObject({ timeoutMs: durationMs.optional() }).optional(),
+  limits: limits.optional(),
   listeners: listeners.optional(),
   readiness: z.strictObject({ readyFraction: rule<number>(isFraction, 'a fraction from 0 to 1').optional() }).optional(),
   drain: z.strictObject({ graceMs: durationMs.optional() }).optional(),

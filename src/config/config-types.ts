@@ -1,3 +1,4 @@
+import type { KubernetesInventorySettings } from '../kube/kube-settings.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
 import type { DestinationPolicyOptions } from '../dialer/policy-options.js';
 import type { HealthCheckOptions, TunnelPoolOptions } from '../tunnel/pool-options.js';
@@ -17,12 +18,26 @@ export interface EgressConfig {
   serviceCIDRs: string[];
   policy: DestinationPolicyOptions;
   dialTimeoutMs: number;
+  /** Resource bounds; absent fields (or all of it) mean the pool's and front ends' defaults. */
+  limits?: LimitSettings;
   listeners: ListenerSettings;
   /** Share of tunnels (0..1) that must be READY for /readyz to answer 200. Default 0.5. */
   readyFraction: number;
   /** How long SIGTERM lets open streams finish. Default 30000. */
   drainGraceMs: number;
   log: LogSettings;
+}
+
+/** The `limits:` section; defaults are POOL_DEFAULTS and CONNECTION_LIMIT_DEFAULTS. */
+export interface LimitSettings {
+  maxPendingDials?: number;
+  maxPendingDialsPerTunnel?: number;
+  maxStreamsPerTunnel?: number;
+  /** Per proxy front end (each listener counts its own). */
+  maxConnections?: number;
+  maxConnectionsPerClient?: number;
+  /** The pool's maxWriteBufferBytes. */
+  maxWriteBufferBytesPerTunnel?: number;
 }
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -63,7 +78,9 @@ export type HealthCheckSettings = Omit<HealthCheckOptions, 'tls'> & {
 
 export type InventorySource =
   | { kind: 'file'; path: string; addressTypes?: string[] }
-  | { kind: 'inline'; nodes: NodeSpec[] };
+  | { kind: 'inline'; nodes: NodeSpec[] }
+  /** Live from the API server; paths (kubeconfig) already resolved. */
+  | ({ kind: 'kubernetes' } & KubernetesInventorySettings);
 
 export interface ListenerSettings {
   /** HTTP CONNECT (kube-apiserver's egress protocol). */

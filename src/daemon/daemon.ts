@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import type { EgressConfig } from '../config/config-types.js';
 import { assertDaemonListeners, loadNodes, toDialerOptions, toPoolOptions } from '../config/index.js';
-import { Dialer } from '../dialer/dialer.js';
+import { Dialer, type DialerOptions } from '../dialer/dialer.js';
+import { KubernetesInventoryRunner } from '../kube/inventory-runner.js';
 import { createLogger, type Logger } from '../log.js';
 import { TunnelPool } from '../tunnel/pool.js';
 import { AdminServer } from './admin-server.js';
@@ -13,7 +14,7 @@ import { Socks5Frontend } from './socks5-server.js';
 import { readSocksUsers } from './socks-credentials.js';
 
 /** Settings that only a restart applies: reload keeps the running values and says so. */
-const RESTART_ONLY = ['ssh', 'healthCheck', 'listeners', 'log'] as const;
+const RESTART_ONLY = ['ssh', 'healthCheck', 'listeners', 'log', 'limits'] as const;
 
 /**
  * The running service: one pool and dialer, the proxy front ends, and the admin server. reload() applies a
@@ -24,6 +25,8 @@ export class Daemon {
   private readonly frontends: Frontend[] = [];
   private admin: AdminServer | undefined;
   private stopping: Promise<void> | undefined;
+  /** Runs the live inventory while `inventory.kubernetes` is configured. */
+  private readonly kube: KubernetesInventoryRunner;
 
   private constructor(
     config: EgressConfig,
@@ -34,6 +37,10 @@ export class Daemon {
     readonly log: Logger,
   ) {
     this.config = config;
+    this.kube = new KubernetesInventoryRunner(
+      { setNodes: (nodes) => pool.setNodes(nodes), serviceCIDRsChanged: () => dialer.reconfigure(this.dialerOptions(this.config)) },
+      log,
+    );
   }
 
   /** Loads the config, connects the pool and opens every listener; rejects (closing what it opened) on error. */
@@ -45,7 +52,9 @@ export class Daemon {
     const dialer = new Dialer(pool, toDialerOptions(config, log));
     const daemon = new Daemon(config, loadConfig, pool, dialer, new EgressMetrics(pool, dialer), log);
     try {
-      pool.setNodes(await loadNodes(config.inventory));
+      const startKube = daemon.kube.prepare(config.inventory);
+      if (config.inventory.kind !== 'kubernetes') pool.setNodes(await loadNodes(config.inventory, { logger: log }));
+      await startKube();
       await daemon.openListeners();
     } catch (err) {
       await daemon.shutdown(0);
@@ -62,6 +71,11 @@ export class Daemon {
     return this.pool;
   }
 
+  /** The live Kubernetes inventory (status, synced), when the inventory is kubernetes. */
+  get kubernetes(): KubernetesInventoryRunner['watch'] {
+    return this.kube.watch;
+  }
+
   /**
    * Reads the config again and applies inventory, service CIDRs, policy, dial timeout and readiness share
    * in place. A config that does not load or validate is rejected whole, and the running one stays.
@@ -71,9 +85,11 @@ export class Daemon {
     try {
       next = await this.loadConfig();
       assertDaemonListeners(next);
-      const nodes = await loadNodes(next.inventory);
-      this.dialer.reconfigure(toDialerOptions(next, this.log));
-      this.pool.setNodes(nodes);
+      const applyKube = this.kube.prepare(next.inventory); // a kubeconfig that does not load rejects the reload
+      const nodes = next.inventory.kind === 'kubernetes' ? undefined : await loadNodes(next.inventory, { logger: this.log });
+      this.dialer.reconfigure(this.dialerOptions(next));
+      if (nodes) this.pool.setNodes(nodes);
+      await applyKube();
     } catch (err) {
       this.log.error('reload rejected, keeping the running config', { error: (err as Error).message });
       return false;
@@ -98,12 +114,18 @@ export class Daemon {
       await Promise.all(this.frontends.map((f) => f.stopAccepting()));
       await this.waitForStreams(graceMs);
       for (const frontend of this.frontends) frontend.destroyAll();
+      await this.kube.stop();
       await this.pool.close();
       await this.admin?.close();
       this.metrics.close();
       this.log.info('ssh-egress daemon stopped');
     })();
     return this.stopping;
+  }
+
+  /** The config's dialer options, with service ranges discovered from the cluster added. */
+  private dialerOptions(config: EgressConfig): DialerOptions {
+    return this.kube.dialerOptions(toDialerOptions(config, this.log));
   }
 
   private async waitForStreams(graceMs: number): Promise<void> {
@@ -117,7 +139,8 @@ export class Daemon {
 
   private async openListeners(): Promise<void> {
     const { connect, socks, admin } = this.config.listeners;
-    const options = { logger: this.log, dialTimeoutMs: this.config.dialTimeoutMs };
+    const { maxConnections, maxConnectionsPerClient } = this.config.limits ?? {};
+    const options = { logger: this.log, dialTimeoutMs: this.config.dialTimeoutMs, maxConnections, maxConnectionsPerClient };
     if (connect?.socket) {
       this.frontends.push(new HttpConnectFrontend(this.dialer, { kind: 'unix', ...connect.socket }, options));
     }

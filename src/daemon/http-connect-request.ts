@@ -24,13 +24,12 @@ const rejected = (status: 400 | 405 | 431, reason: string, method?: string): Con
 
 /** Parses what has arrived so far (the whole buffer each time: heads are small and bounded by maxHeaderBytes). */
 export function parseConnectHead(buffer: Buffer, maxHeaderBytes: number): ConnectHead {
+  // Fail fast on bytes that cannot start a request line (a TLS ClientHello, binary garbage). Checked first,
+  // whatever else has arrived, so the answer does not depend on how TCP split the bytes.
+  const firstWord = buffer.subarray(0, Math.min(buffer.length, 64)).toString('latin1').split(' ', 1)[0] ?? '';
+  if (firstWord !== '' && !TOKEN.test(firstWord)) return rejected(400, 'malformed request line');
   const lineEnd = buffer.indexOf(LF);
-  if (lineEnd < 0) {
-    // Fail fast on bytes that cannot start a request line (a TLS ClientHello, binary garbage).
-    const firstWord = buffer.subarray(0, Math.min(buffer.length, 64)).toString('latin1').split(' ', 1)[0] ?? '';
-    if (firstWord !== '' && !TOKEN.test(firstWord)) return rejected(400, 'malformed request line');
-    return buffer.length > maxHeaderBytes ? rejected(431, 'request header too large') : { kind: 'incomplete' };
-  }
+  if (lineEnd < 0) return buffer.length > maxHeaderBytes ? rejected(431, 'request header too large') : { kind: 'incomplete' };
   if (lineEnd + 1 > maxHeaderBytes) return rejected(431, 'request header too large');
 
   const requestLine = stripCR(buffer.toString('latin1', 0, lineEnd));

@@ -7,6 +7,9 @@ import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Frontend } from './frontend.js';
 import { serveConnectClient, type ConnectRequestEvent } from './http-connect-session.js';
+import { mapDialFailure } from './failure-mapping.js';
+import { sendRefusal } from './http-connect-refusal.js';
+import { ConnectionLimiter, type ConnectionLimits } from './limits-connections.js';
 import { listenUnixSocket, type UnixSocketListener } from './unix-socket-listener.js';
 
 export type { ConnectRequestEvent } from './http-connect-session.js';
@@ -21,7 +24,7 @@ export type HttpConnectListen =
   | { kind: 'tls'; host: string; port: number; cert: Buffer | string; key: Buffer | string; clientCA: Buffer | string }
   | { kind: 'tcp'; host: string; port: number };
 
-export interface HttpConnectOptions {
+export interface HttpConnectOptions extends ConnectionLimits {
   logger: Logger;
   /** Time a client has to send a complete request head (and, for TLS, to finish the handshake). Default 10000. */
   headerTimeoutMs?: number;
@@ -39,6 +42,7 @@ export class HttpConnectFrontend extends EventEmitter<{ request: [ConnectRequest
   private readonly server: net.Server;
   private readonly log: Logger;
   private readonly sockets = new Set<Duplex>();
+  private readonly limiter: ConnectionLimiter;
   private unixListener: UnixSocketListener | undefined;
 
   constructor(
@@ -51,6 +55,7 @@ export class HttpConnectFrontend extends EventEmitter<{ request: [ConnectRequest
     const maxHeaderBytes = positiveInteger(options.maxHeaderBytes ?? 8192, 'maxHeaderBytes');
     const dialTimeoutMs = options.dialTimeoutMs === undefined ? undefined : positiveInteger(options.dialTimeoutMs, 'dialTimeoutMs');
     this.log = options.logger.child({ component: 'http-connect', listener: describe(listenOn) });
+    this.limiter = new ConnectionLimiter(() => this.name, options);
     const context = {
       dialer,
       log: this.log,
@@ -84,6 +89,8 @@ export class HttpConnectFrontend extends EventEmitter<{ request: [ConnectRequest
     }
     // Count clients from the TCP accept on, so TLS handshakes in progress count (and are destroyed) too.
     this.server.on('connection', (socket: net.Socket) => this.track(socket));
+    // The hard ceiling: past it Node closes new sockets at accept, so even refusals cannot pile up.
+    this.server.maxConnections = this.limiter.socketCeiling;
     this.server.on('error', (err) => this.log.warn('listener error', { error: err.message }));
   }
 
@@ -145,9 +152,20 @@ export class HttpConnectFrontend extends EventEmitter<{ request: [ConnectRequest
     this.destroyAll();
   }
 
-  private accept(socket: Duplex, context: Parameters<typeof serveConnectClient>[1]): void {
+  private accept(socket: net.Socket, context: Parameters<typeof serveConnectClient>[1]): void {
     if (socket instanceof tls.TLSSocket) this.track(socket);
-    if (socket instanceof net.Socket) socket.setNoDelay(true);
+    socket.setNoDelay(true);
+    // Admitted after the TLS handshake, so a refusal can still be an HTTP answer.
+    const admission = this.limiter.admitSocket(socket);
+    if (!admission.ok) {
+      const { httpStatus, reason } = mapDialFailure(admission.error);
+      const refused = this.limiter.refusalToReport();
+      if (refused !== undefined) this.log.warn('clients refused: connection limit', { refused, remote: socket.remoteAddress, error: admission.error.message });
+      this.emit('request', { outcome: 'rejected', status: httpStatus, reason, durationMs: 0 });
+      socket.on('error', () => undefined);
+      sendRefusal(socket, httpStatus, `${reason}: ${admission.error.message}`);
+      return;
+    }
     serveConnectClient(socket, context);
   }
 

@@ -3,7 +3,8 @@ import type { Dialer } from '../dialer/dialer.js';
 import type { Logger } from '../log.js';
 import { mapDialFailure } from './failure-mapping.js';
 import { parseConnectHead } from './http-connect-request.js';
-import { CONNECTION_ESTABLISHED, errorResponse } from './http-connect-response.js';
+import { sendRefusal } from './http-connect-refusal.js';
+import { CONNECTION_ESTABLISHED } from './http-connect-response.js';
 import { splice } from './splice.js';
 
 /** One CONNECT request's outcome, for metrics. */
@@ -31,9 +32,6 @@ export interface ConnectSessionContext {
   report(event: ConnectRequestEvent): void;
 }
 
-/** How long a refused client may take to read our answer and hang up before we cut it off. */
-const LINGER_MS = 2000;
-
 /**
  * Serves one client connection: reads one CONNECT head, dials, answers, then splices the client to the
  * tunnel stream. Bytes the client sent after the head go into the tunnel first, in order.
@@ -58,13 +56,7 @@ export function serveConnectClient(client: Duplex, ctx: ConnectSessionContext): 
 
   const refuse = (status: number, reason: string, label: string, outcome: 'failed' | 'rejected', headers?: Record<string, string>): void => {
     report(outcome, status, label);
-    if (client.destroyed) return;
-    client.end(errorResponse(status, reason, headers));
-    // Keep reading (and dropping) what the client still sends: closing with unread bytes would make the
-    // kernel answer with a reset, which can destroy our reply before the client reads it.
-    client.resume();
-    const linger = setTimeout(() => client.destroy(), LINGER_MS);
-    client.once('close', () => clearTimeout(linger));
+    sendRefusal(client, status, reason, headers);
   };
 
   const onData = (chunk: Buffer): void => {

@@ -10,10 +10,12 @@ import { Socks5Credentials } from './socks5-auth.js';
 import { Socks5Negotiation } from './socks5-negotiation.js';
 import { encodeReply, type ConnectRequest } from './socks5-protocol.js';
 import { listenUnixSocket, type UnixSocketListener } from './unix-socket-listener.js';
+import { ConnectionLimiter, type ConnectionLimits } from './limits-connections.js';
+import type { ConnectionLimitError } from '../errors.js';
 
 export type Socks5Listen = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string; mode: number };
 
-export interface Socks5FrontendOptions {
+export interface Socks5FrontendOptions extends ConnectionLimits {
   logger?: Logger;
   /** Username -> password (RFC 1929). When set, every client must authenticate; required off loopback. */
   users?: ReadonlyMap<string, string>;
@@ -37,6 +39,7 @@ export class Socks5Frontend implements Frontend {
   private readonly handshakeTimeoutMs: number;
   private readonly server: net.Server;
   private readonly clients = new Set<net.Socket>();
+  private readonly limiter: ConnectionLimiter;
   private unixListener: UnixSocketListener | undefined;
 
   constructor(
@@ -53,6 +56,9 @@ export class Socks5Frontend implements Frontend {
     }
     // Half-open on: a client that shuts its sending side still gets the destination's answer.
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    this.limiter = new ConnectionLimiter(() => this.name, options);
+    // The hard ceiling: past it Node closes new sockets at accept, so even refusals cannot pile up.
+    this.server.maxConnections = this.limiter.socketCeiling;
     this.log = (options.logger ?? silentLogger()).child({ component: 'socks5', listener: this.name });
     this.server.on('error', (err) => this.log.error('listener error', { error: err.message }));
   }
@@ -106,6 +112,10 @@ export class Socks5Frontend implements Frontend {
     this.clients.add(socket);
     socket.once('close', () => this.clients.delete(socket));
     socket.on('error', (err) => this.log.debug('client connection error', { error: err.message }));
+    // Over the limit, the client still negotiates (SOCKS has no way to refuse before its request) and is then
+    // answered "general failure" instead of a dial; the handshake timeout bounds how long that takes.
+    const admission = this.limiter.admitSocket(socket);
+    const overLimit = admission.ok ? undefined : admission.error;
     const credentials = this.credentials;
     const negotiation = new Socks5Negotiation(
       credentials ? { authenticate: (user, password) => credentials.verify(user, password) } : {},
@@ -134,11 +144,22 @@ export class Socks5Frontend implements Frontend {
         closeAfterReply(socket);
         return;
       }
+      if (overLimit) {
+        this.refuseOverLimit(socket, overLimit);
+        return;
+      }
       void this.connect(socket, outcome.request, outcome.rest, outcome.username);
     };
     socket.once('close', () => clearTimeout(timer));
     socket.on('data', onData);
     socket.on('end', onEnd);
+  }
+
+  private refuseOverLimit(socket: net.Socket, error: ConnectionLimitError): void {
+    const refused = this.limiter.refusalToReport();
+    if (refused !== undefined) this.log.warn('clients refused: connection limit', { refused, client: describe(socket), error: error.message });
+    socket.write(encodeReply(mapDialFailure(error).socksReply));
+    closeAfterReply(socket);
   }
 
   private async connect(socket: net.Socket, request: ConnectRequest, rest: Buffer, username: string | undefined): Promise<void> {

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 
 /** How long a client may keep sending after its tunnel closed before it is cut off. */
@@ -11,12 +12,14 @@ const DRAIN_LIMIT_MS = 5000;
 export function splice(client: Duplex, tunnel: Duplex): Promise<void> {
   client.pipe(tunnel);
   tunnel.pipe(client);
-  const onError = (): void => {
+  client.on('error', () => {
     client.destroy();
     tunnel.destroy();
-  };
-  client.on('error', onError);
-  tunnel.on('error', onError);
+  });
+  tunnel.on('error', () => {
+    cutOff(client);
+    tunnel.destroy();
+  });
   const closed = (stream: Duplex): Promise<void> =>
     new Promise((resolve) => {
       if (stream.destroyed) resolve();
@@ -27,10 +30,35 @@ export function splice(client: Duplex, tunnel: Duplex): Promise<void> {
     if (!client.readableEnded || !client.writableFinished) tunnel.destroy();
   });
   tunnel.once('close', () => {
-    if (!tunnel.readableEnded || !tunnel.writableFinished) client.destroy();
+    if (!tunnel.readableEnded || !tunnel.writableFinished) cutOff(client);
     else if (!client.readableEnded) drainToEnd(client);
   });
   return Promise.all([closed(client), closed(tunnel)]).then(() => undefined);
+}
+
+/**
+ * The tunnel failed (its SSH connection dropped, the node was removed): after a 200 there is no way to say
+ * so but the connection itself. A TCP client gets a reset, so it sees an error, never a clean end that
+ * could pass for a complete answer. A Unix-socket or TLS client can only be closed.
+ *
+ * The reset waits one turn of the event loop: libuv clients (Node.js 20) that find data and the reset in the
+ * same wakeup report a clean end instead (libuv issue 2319); apart, the reset is seen as ECONNRESET.
+ */
+function cutOff(client: Duplex): void {
+  if (client.destroyed) return;
+  if (!(client instanceof net.Socket) || (client as { encrypted?: boolean }).encrypted || client.remoteAddress === undefined) {
+    client.destroy();
+    return;
+  }
+  client.pause();
+  setImmediate(() => {
+    if (client.destroyed) return;
+    try {
+      client.resetAndDestroy();
+    } catch {
+      client.destroy(); // not a TCP handle after all
+    }
+  });
 }
 
 /**

@@ -48,12 +48,11 @@ export function parseTarget(target: DialTarget): ParsedTarget {
       if (typeof target.host !== 'string' || target.host === '') {
         throw new InvalidTargetError('address target', 'host is missing');
       }
-      return addressTarget(target.host, target.port, `${target.host}:${target.port}`);
-    default:
-      throw new InvalidTargetError(
-        JSON.stringify(target),
-        `unknown kind "${String((target as { kind?: unknown }).kind)}" (expected kubelet, node or address)`,
-      );
+      return addressTarget(target.host, target.port, `${target.host}:${show(target.port)}`);
+    default: {
+      const kind = (target as { kind?: unknown }).kind;
+      throw new InvalidTargetError(show(target), `unknown kind "${typeof kind === 'string' ? kind : show(kind)}" (expected kubelet, node or address)`);
+    }
   }
 }
 
@@ -90,7 +89,7 @@ function parsePort(text: string, target: string): number {
 
 function checkPort(port: unknown, target: string): number {
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new InvalidTargetError(target, `port ${JSON.stringify(port)} is not a number from 1 to 65535`);
+    throw new InvalidTargetError(target, `port ${show(port)} is not a number from 1 to 65535`);
   }
   return port;
 }
@@ -98,4 +97,19 @@ function checkPort(port: unknown, target: string): number {
 function checkNodeName(node: unknown, kind: string): string {
   if (typeof node !== 'string' || node === '') throw new InvalidTargetError(`${kind} target`, 'node name is missing');
   return node;
+}
+
+/**
+ * Any value as short text for a message. JSON.stringify throws on a BigInt or a cycle and String() on an
+ * object without a prototype; a bad target from JavaScript must still end as an InvalidTargetError.
+ */
+function show(value: unknown): string {
+  let text: string | undefined;
+  try {
+    text = typeof value === 'bigint' ? `${value}n` : JSON.stringify(value);
+  } catch {
+    // fall through to the type name
+  }
+  text ??= typeof value === 'object' && value !== null ? 'an object' : typeof value;
+  return text.length > 100 ? `${text.slice(0, 100)}...` : text;
 }

@@ -35,8 +35,18 @@ export interface TunnelPoolOptions {
   keepaliveCountMax?: number;
   /** Connection attempts in flight across the pool (stay below sshd's MaxStartups 10). Default 8. */
   maxConcurrentConnects?: number;
-  /** Dials that may wait for one tunnel to connect; more fail fast. Default 1000. */
+  /**
+   * Dials that may be pending on one tunnel (waiting for it to connect, or for their SSH channel to open);
+   * more fail fast with ERR_DIAL_QUEUE_FULL. Default 1000.
+   */
   maxPendingDialsPerTunnel?: number;
+  /** Pending dials across the whole pool; more fail fast with ERR_DIAL_QUEUE_FULL. Default 10000. */
+  maxPendingDials?: number;
+  /**
+   * Streams open (or opening) through one tunnel; more fail with ERR_STREAM_LIMIT until one closes. Each is
+   * a socket in the node's sshd, whose open-file limit is often 1024. Default 1000.
+   */
+  maxStreamsPerTunnel?: number;
   /** Bytes an SSH connection's socket may buffer before streams wait to write. Default 1 MiB. */
   maxWriteBufferBytes?: number;
   /** Connect a node's tunnel only when a dial first needs it (for short-lived tools). Default false. */
@@ -83,6 +93,8 @@ export const POOL_DEFAULTS = {
   keepaliveCountMax: 3,
   maxConcurrentConnects: 8,
   maxPendingDialsPerTunnel: 1000,
+  maxPendingDials: 10_000,
+  maxStreamsPerTunnel: 1000,
   maxWriteBufferBytes: 1024 * 1024,
   drainGraceMs: 30_000,
   stableAfterMs: 10_000,

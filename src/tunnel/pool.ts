@@ -11,6 +11,7 @@ import type { HostKeyPolicy } from './host-key-verifier.js';
 import { TunnelState } from './state.js';
 import { Tunnel, type StateChange, type TunnelStatus } from './tunnel.js';
 import { HealthMonitor, type Probe } from './health-monitor.js';
+import { DialBudget } from './dial-budget.js';
 import { probeFor } from './probes.js';
 
 /** Quick retries inside one attempt when sshd drops a handshake (MaxStartups); more is the backoff's job. */
@@ -44,6 +45,8 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
   private readonly credentials: SharedLoad<SshCredentials>;
   private readonly hostKeyPolicy: SharedLoad<HostKeyPolicy>;
   private readonly monitors = new WeakMap<Tunnel, HealthMonitor>();
+  /** Pending dials across every tunnel, draining ones included (maxPendingDials). */
+  private readonly dialBudget: DialBudget;
   private closed = false;
   /** Aborted by close(), so that pending ready() calls end too. */
   private readonly lifetime = new AbortController();
@@ -53,6 +56,7 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
     this.options = resolvePoolOptions(options);
     this.log = (options.logger ?? silentLogger()).child({ component: 'pool' });
     this.gate = pLimit(this.options.maxConcurrentConnects);
+    this.dialBudget = new DialBudget(this.options.maxPendingDials);
     this.probe = probeFor(this.options.healthCheck);
     this.credentials = loadCredentials(this.options);
     this.hostKeyPolicy = loadHostKeyPolicy(this.options, this.log);
@@ -169,6 +173,8 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
       gate: (attempt) => this.gate(attempt),
       logger: this.log,
       maxPendingDials: o.maxPendingDialsPerTunnel,
+      dialBudget: this.dialBudget,
+      maxStreams: o.maxStreamsPerTunnel,
       stableAfterMs: o.stableAfterMs,
     });
     tunnel.on('stateChange', (change) => this.emit('stateChange', change));

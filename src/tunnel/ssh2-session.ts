@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Client } from 'ssh2';
@@ -7,6 +8,40 @@ import type { SshSession } from './ssh-session.js';
 /** What ssh2 says when the connection died with channel opens outstanding. */
 const CONNECTION_GONE = 'No response from server';
 
+/** Reads at least this large are bulk data; the kernel acknowledges those promptly by itself. */
+const SMALL_READ_BYTES = 16 * 1024;
+
+// The prompt acknowledgement below sends SSH_MSG_IGNORE, for which ssh2 (1.x) has no public call: it uses
+// ssh2's internal packet writer and sendPacket helper, checks that they are there, and otherwise does
+// nothing, so another ssh2 version can only lose the optimisation, never break a stream.
+
+/** SSH_MSG_IGNORE (RFC 4253 section 11.2): every implementation must accept and drop it. */
+const MSG_IGNORE = 2;
+
+interface ProtocolInternals {
+  _packetRW?: { write?: { allocStart: number; alloc(length: number): Buffer; finalize(packet: Buffer): Buffer } };
+}
+
+const sendPacket = ((): ((protocol: ProtocolInternals, packet: Buffer) => void) | undefined => {
+  try {
+    const utils = createRequire(import.meta.url)('ssh2/lib/protocol/utils.js') as { sendPacket?: unknown };
+    return typeof utils.sendPacket === 'function' ? (utils.sendPacket as (p: ProtocolInternals, b: Buffer) => void) : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+function sendIgnore(client: Client): void {
+  const protocol = (client as Client & { _protocol?: ProtocolInternals })._protocol;
+  const writer = protocol?._packetRW?.write;
+  if (!protocol || !writer || !sendPacket) return;
+  const start = writer.allocStart;
+  const packet = writer.alloc(1 + 4);
+  packet[start] = MSG_IGNORE;
+  packet.writeUInt32BE(0, start + 1); // empty data string
+  sendPacket(protocol, writer.finalize(packet));
+}
+
 /** An SshSession over a ready ssh2 Client and the TCP socket we gave it. */
 export class Ssh2Session implements SshSession {
   private closeListener: ((error: Error | undefined) => void) | undefined;
@@ -14,6 +49,9 @@ export class Ssh2Session implements SshSession {
   private closing = false;
   private lastError: Error | undefined;
   private readonly writeWaiters: Array<() => void> = [];
+  private ackScheduled = false;
+  /** sock.bytesWritten when the last small read arrived: unchanged means nothing has carried its ACK yet. */
+  private writtenAtLastRead = 0;
 
   constructor(
     private readonly client: Client,
@@ -33,6 +71,11 @@ export class Ssh2Session implements SshSession {
       this.closeListener?.(error);
     });
     sock.on('drain', () => this.flushWriters());
+    sock.on('data', (chunk: Buffer) => {
+      if (chunk.length < SMALL_READ_BYTES) this.ackPromptly();
+    });
+    // The last message of authentication is still unacknowledged; sshd has more small ones to send.
+    this.ackPromptly();
   }
 
   openChannel(host: string, port: number): Promise<Duplex> {
@@ -72,6 +115,24 @@ export class Ssh2Session implements SshSession {
 
   onClose(listener: (error: Error | undefined) => void): void {
     this.closeListener = listener;
+  }
+
+  /**
+   * sshd leaves Nagle on for forwarding-only connections, so when it has two small segments to send (a
+   * channel-open confirmation and a server's first bytes; a reply and the data behind it) the second waits
+   * for our ACK of the first, and our kernel delays that ACK ~40 ms unless we send something. So after a
+   * small read, if neither ssh2 nor a stream has written anything by the next turn of the event loop (a
+   * client that speaks first has), send an SSH_MSG_IGNORE: it carries the ACK at once and means nothing
+   * else. (Node cannot set TCP_QUICKACK, which would do the same in the kernel.)
+   */
+  private ackPromptly(): void {
+    this.writtenAtLastRead = this.sock.bytesWritten;
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    setImmediate(() => {
+      this.ackScheduled = false;
+      if (!this.closed && !this.closing && this.sock.bytesWritten === this.writtenAtLastRead) sendIgnore(this.client);
+    });
   }
 
   /** Lets waiting streams write in arrival order while the buffer has room, so one busy stream cannot starve the rest. */

@@ -4,6 +4,7 @@ import type { NodeSpec } from '../nodes/node-spec.js';
 import {
   DialQueueFullError,
   EgressError,
+  StreamLimitError,
   TunnelClosedError,
   TunnelUnavailableError,
   isPermanentFailure,
@@ -15,6 +16,7 @@ import { TunnelSocket } from './tunnel-socket.js';
 import { asEgressError } from './classify-error.js';
 import { withDeadline, type Deadline } from './deadline.js';
 import type { HealthStatus } from './health-monitor.js';
+import type { DialBudget } from './dial-budget.js';
 
 export interface TunnelOptions {
   connector: SshConnector;
@@ -22,8 +24,12 @@ export interface TunnelOptions {
   /** Runs a connection attempt when a slot is free, so a large pool does not storm sshd's MaxStartups. */
   gate: <T>(attempt: () => Promise<T>) => Promise<T>;
   logger: Logger;
-  /** How many dials may wait for this tunnel to connect before more fail fast. */
+  /** Dials that may be pending on this tunnel (waiting for it to connect or for their channel to open); more fail fast. */
   maxPendingDials: number;
+  /** The pool-wide count of pending dials, shared by every tunnel. Default: none. */
+  dialBudget?: DialBudget | undefined;
+  /** Streams open (or opening) at once; more fail with StreamLimitError. Default: no limit. */
+  maxStreams?: number | undefined;
   /** A connection that stays up this long resets the backoff. */
   stableAfterMs: number;
 }
@@ -80,6 +86,10 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
   private attemptAbort: AbortController | undefined;
   private readonly streams = new Set<TunnelSocket>();
   private readonly waiters = new Set<Waiter>();
+  /** Dials inside openStream(): waiting for the connection or for their channel. */
+  private pending = 0;
+  /** Channels being opened; they count against maxStreams, or a burst could overshoot it. */
+  private openingChannels = 0;
   private draining = false;
   private bytesIn = 0;
   private bytesOut = 0;
@@ -106,6 +116,11 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
     return this.streams.size;
   }
 
+  /** Dials waiting for this tunnel to connect or for their channel to open (bounded by maxPendingDials). */
+  get pendingDials(): number {
+    return this.pending;
+  }
+
   /** Starts connecting now if idle or waiting to retry (a retry skips the rest of its backoff). */
   connect(): void {
     if (this.draining) return;
@@ -130,12 +145,31 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
 
   /** Opens a stream through this tunnel, waiting for a connection in progress up to the deadline. */
   async openStream(host: string, port: number, options: OpenStreamOptions): Promise<TunnelSocket> {
-    await this.waitUntilReady(options);
+    this.refuseUnlessUsable();
+    const release = this.admitDial(options.target);
+    try {
+      await this.waitUntilReady(options);
+      return await this.openChannel(host, port, options);
+    } finally {
+      release();
+    }
+  }
+
+  private async openChannel(host: string, port: number, options: OpenStreamOptions): Promise<TunnelSocket> {
     const session = this.session;
     if (!session) throw this.unavailable();
-    const channel = await withDeadline(session.openChannel(host, port), options, this.name, 'opening the SSH channel', (late) =>
-      late.destroy(),
-    );
+    const maxStreams = this.options.maxStreams ?? Infinity;
+    if (this.streams.size + this.openingChannels >= maxStreams) throw new StreamLimitError(this.name, options.target, maxStreams);
+    this.openingChannels += 1;
+    let channel;
+    try {
+      const opening = session.openChannel(host, port).catch((err: unknown) => {
+        throw channelFailure(err, this.name, options.target);
+      });
+      channel = await withDeadline(opening, options, this.name, 'opening the SSH channel', (late) => late.destroy());
+    } finally {
+      this.openingChannels -= 1;
+    }
     if (this.session !== session) {
       channel.destroy();
       throw new TunnelClosedError(this.name, 'connection lost while the channel opened', { target: options.target });
@@ -154,6 +188,26 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
       if (this.draining && this.streams.size === 0) this.shutdown('drained');
     });
     return socket;
+  }
+
+  /**
+   * Counts one pending dial against this tunnel's bound and the pool's; throws DialQueueFullError when
+   * either is reached. Returns the release, to be called exactly once when the dial settles.
+   */
+  private admitDial(target: string): () => void {
+    if (this.pending >= this.options.maxPendingDials) {
+      throw new DialQueueFullError(this.name, target, this.options.maxPendingDials, 'tunnel');
+    }
+    const budget = this.options.dialBudget;
+    if (budget && !budget.tryTake()) throw new DialQueueFullError(this.name, target, budget.limit, 'pool');
+    this.pending += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.pending -= 1;
+      budget?.release();
+    };
   }
 
   /**
@@ -284,25 +338,28 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
     this.retryTimer = setTimeout(() => this.startAttempt(), delayMs);
   }
 
-  private waitUntilReady(options: OpenStreamOptions): Promise<void> {
-    if (this.draining) return Promise.reject(new TunnelUnavailableError(this.name, this.state, 'node is being removed'));
+  /** Fails at once when the tunnel cannot take dials now; an IDLE tunnel starts connecting. */
+  private refuseUnlessUsable(): void {
+    if (this.draining) throw new TunnelUnavailableError(this.name, this.state, 'node is being removed');
     switch (this.state) {
-      case TunnelState.READY:
-        return Promise.resolve();
       case TunnelState.SHUTDOWN:
       case TunnelState.TRANSIENT_FAILURE:
-        return Promise.reject(this.unavailable());
+        throw this.unavailable();
       case TunnelState.IDLE:
         this.connect();
         break;
       case TunnelState.CONNECTING:
         // A first attempt is worth waiting for; a retry after failures is not: fail fast like TRANSIENT_FAILURE.
-        if (this.attempts > 0) return Promise.reject(this.unavailable());
+        if (this.attempts > 0) throw this.unavailable();
+        break;
+      case TunnelState.READY:
         break;
     }
-    if (this.waiters.size >= this.options.maxPendingDials) {
-      return Promise.reject(new DialQueueFullError(this.name, options.target, this.options.maxPendingDials));
-    }
+  }
+
+  private waitUntilReady(options: OpenStreamOptions): Promise<void> {
+    if (this.state === TunnelState.READY) return Promise.resolve();
+    if (this.state !== TunnelState.CONNECTING) return Promise.reject(this.unavailable());
     let waiter: Waiter | undefined;
     const ready = new Promise<void>((resolve, reject) => {
       waiter = { resolve, reject };
@@ -349,4 +406,14 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
     this.since = new Date();
     this.emit('stateChange', { node: this.name, from: prev, to, error });
   }
+}
+
+/**
+ * A channel open that failed with something other than an EgressError: ssh2 throws a plain "Not connected"
+ * when its socket has already ended but 'close' has not come yet. The connection is what is gone.
+ */
+function channelFailure(err: unknown, node: string, target: string): EgressError {
+  if (err instanceof EgressError) return err;
+  const why = err instanceof Error ? err.message : String(err);
+  return new TunnelClosedError(node, `the SSH connection cannot open channels (${why})`, { target, cause: err });
 }

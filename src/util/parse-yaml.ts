@@ -6,14 +6,22 @@ import YAML from 'yaml';
  * silent last-one-wins.
  */
 export function parseYaml(text: string, fail: (message: string, cause: unknown) => Error): unknown {
-  const doc = YAML.parseDocument(text);
+  // prettyErrors would format a position and excerpt for every error, which takes seconds on a file with
+  // tens of thousands of them ("[,,,,...]"); only the first is reported, so place that one ourselves.
+  const lineCounter = new YAML.LineCounter();
+  const doc = YAML.parseDocument(text, { prettyErrors: false, lineCounter });
   const error = doc.errors[0];
   if (error) {
-    const pos = error.linePos?.[0];
+    const pos = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
     const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
     // yaml appends its own position and a source excerpt after " at line"; keep only the description.
     const what = error.message.split(/ at line \d+/)[0] ?? error.message;
     throw fail(`invalid YAML${where}: ${what}`, error);
   }
-  return doc.toJS();
+  try {
+    return doc.toJS();
+  } catch (err) {
+    // toJS() refuses what parses but cannot be built safely: aliases that expand without bound ("billion laughs").
+    throw fail(`unusable YAML: ${(err as Error).message}`, err);
+  }
 }

@@ -1,0 +1,90 @@
+// 2. Aggregate throughput: 8 and 64 parallel streams across 1 and 4 nodes, vs OpenSSH with one `ssh -L` per node.
+import type { Benchmark } from './lib/context.js';
+import { scaled } from './lib/context.js';
+import { startPool, type BenchPool } from './lib/pool.js';
+import { fmt, ratio, verdict, type Table } from './lib/report.js';
+import { sshLocalForward, type LocalForward } from './lib/sshd.js';
+import { figure, mbps, MiB } from './lib/stats.js';
+import { tcpOpener, transfer, type Direction, type Opener } from './lib/traffic.js';
+
+/** Moves `bytes` in total over `streams` parallel streams, stream i opened by openers[i % openers.length]. */
+async function parallel(openers: Opener[], streams: number, dir: Direction, bytes: number): Promise<number> {
+  const each = Math.floor(bytes / streams);
+  const socks = await Promise.all(Array.from({ length: streams }, (_, i) => openers[i % openers.length]!()));
+  try {
+    const t0 = performance.now();
+    await Promise.all(socks.map((s) => transfer(s, dir, each)));
+    return mbps(each * streams, performance.now() - t0);
+  } finally {
+    for (const s of socks) s.destroy();
+  }
+}
+
+export const aggregate: Benchmark = {
+  name: 'aggregate',
+  async run(env, options, log) {
+    const bytes = scaled(256, options) * MiB;
+    const runs = Math.max(1, Math.ceil(options.runs / 2) + 1);
+    const bulk = env.peer.ports.bulk;
+    const pools: BenchPool[] = [];
+    const forwards: LocalForward[] = [];
+    const rows: string[][] = [];
+    const extraRows: string[][] = [];
+    const notes: string[] = [];
+    try {
+      // One pool over the four nodes; a second over node 1 twice (two SSH connections to the same sshd),
+      // built from duplicated node entries: the pool has no option for it.
+      const ours = await startPool(env.keys, env.nodes.map((n) => n.spec));
+      const n1 = env.nodes[0]!;
+      const twice = await startPool(env.keys, [n1.spec, { ...n1.spec, name: 'n1b' }]);
+      pools.push(ours, twice);
+      for (const n of env.nodes) forwards.push(await sshLocalForward(env.keys, n, '127.0.0.1', [bulk]));
+      for (const nodeCount of [1, 4]) {
+        const nodes = env.nodes.slice(0, nodeCount);
+        const modes: Array<[string, Opener[]]> = [
+          ['direct', [tcpOpener('127.0.0.1', bulk)]],
+          ['openssh', forwards.slice(0, nodeCount).map((f) => tcpOpener('127.0.0.1', f.ports[0]!))],
+          ['ours', nodes.map((n) => ours.opener(n.name, bulk))],
+        ];
+        if (nodeCount === 1) modes.push(['ours2', [twice.opener('n1', bulk), twice.opener('n1b', bulk)]]);
+        for (const streams of [8, 64]) {
+          for (const dir of ['up', 'down'] as Direction[]) {
+            const samples = new Map<string, number[]>(modes.map(([m]) => [m, []]));
+            for (let run = 0; run < runs; run++) {
+              for (const [mode, openers] of modes) samples.get(mode)!.push(await parallel(openers, streams, dir, bytes));
+            }
+            const f = Object.fromEntries([...samples].map(([m, s]) => [m, figure(s)]));
+            log(`  ${nodeCount} node(s), ${streams} streams, ${dir}: ${[...samples.keys()].map((m) => `${m} ${f[m]!.median.toFixed(0)}`).join(', ')} MB/s`);
+            rows.push([
+              String(nodeCount), String(streams), dir,
+              fmt(f.direct!), fmt(f.openssh!), fmt(f.ours!),
+              ratio(f.ours!.median, f.openssh!.median),
+            ]);
+            notes.push(`${nodeCount} node(s), ${streams} streams, ${dir}: ${ratio(f.ours!.median, f.openssh!.median)} OpenSSH — target >= 1.0x: ${verdict(f.ours!.median >= f.openssh!.median)}`);
+            if (f.ours2) extraRows.push([String(streams), dir, fmt(f.ours!), fmt(f.ours2), ratio(f.ours2.median, f.ours!.median)]);
+          }
+        }
+      }
+    } finally {
+      for (const f of forwards) await f.close();
+      for (const p of pools) await p.close();
+    }
+    const tables: Table[] = [
+      { head: ['nodes', 'streams', 'direction', 'direct TCP MB/s', 'OpenSSH -L per node MB/s', 'ssh-egress MB/s', 'vs OpenSSH'], rows },
+      {
+        caption: 'Two SSH connections to one node instead of one (streams alternate between them; measured only, the pool has no such option):',
+        head: ['streams', 'direction', '1 connection MB/s', '2 connections MB/s', 'gain'],
+        rows: extraRows,
+      },
+    ];
+    return {
+      title: '2. Aggregate throughput, parallel streams',
+      method:
+        `${bytes / MiB} MiB in total, split evenly over 8 or 64 streams opened at once, spread round-robin over 1 or 4 nodes ` +
+        '(four sshd processes on 127.0.2.1–4). OpenSSH: one `ssh -N -L` per node, each stream a connection to its local port. ' +
+        `ssh-egress: one pool, one SSH connection per node. Time from the first byte to the last stream done; ${runs} runs per mode, interleaved.`,
+      tables,
+      notes,
+    };
+  },
+};

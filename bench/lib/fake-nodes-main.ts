@@ -1,0 +1,48 @@
+// Child process for the scale benchmark: many in-process fake sshd nodes (src/simulator's FakeSshNode), each
+// forwarding every channel to an in-memory echo, so the pool process can be measured on its own.
+// argv: <count> <dir> <user>. Writes <dir>/id_ed25519 and <dir>/known_hosts, then sends { ready: NodeAddress[] }.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import ssh2 from 'ssh2';
+import { FakeSshNode } from '../../src/simulator/fake-node.js';
+import { generateEd25519 } from '../../src/simulator/ssh-keys.js';
+
+export interface NodeAddress {
+  name: string;
+  address: string;
+  port: number;
+}
+
+const count = Number(process.argv[2]);
+const dir = process.argv[3] as string;
+const user = process.argv[4] as string;
+const client = generateEd25519('bench@scale');
+const host = generateEd25519();
+const hostKey = ssh2.utils.parseKey(host.public);
+if (hostKey instanceof Error || Array.isArray(hostKey)) throw new Error('cannot parse the host key');
+const hostPublic = `${hostKey.type} ${hostKey.getPublicSSH().toString('base64')}`;
+
+const nodes: FakeSshNode[] = [];
+for (let i = 0; i < count; i++) {
+  nodes.push(
+    new FakeSshNode({
+      name: `s${i + 1}`,
+      // 250 nodes per /24 on loopback, each with its own ephemeral port.
+      address: `127.0.${10 + Math.floor(i / 250)}.${(i % 250) + 1}`,
+      port: 0,
+      hostKey: host.private,
+      user,
+      authorizedKey: client.public,
+      openStream: async () => new PassThrough(),
+      onServed: () => undefined,
+      setKubeletHealthy: () => undefined,
+    }),
+  );
+}
+await Promise.all(nodes.map((n) => n.start()));
+const addresses: NodeAddress[] = nodes.map((n, i) => ({ name: n.name, address: `127.0.${10 + Math.floor(i / 250)}.${(i % 250) + 1}`, port: n.listenPort }));
+writeFileSync(path.join(dir, 'id_ed25519'), client.private, { mode: 0o600 });
+writeFileSync(path.join(dir, 'known_hosts'), addresses.map((a) => `[${a.address}]:${a.port} ${hostPublic}`).join('\n') + '\n');
+process.on('disconnect', () => process.exit(0));
+process.send?.({ ready: addresses });
