@@ -48,6 +48,7 @@ hardLimit.unref();
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const startedAt = new Date();
 const dir = mkdtempSync(path.join(tmpdir(), 'ssh-egress-bench-'));
+process.once('exit', () => rmSync(dir, { recursive: true, force: true })); // also after the hard limit or Ctrl-C
 const keys = await makeKeys(dir);
 const nodes = [];
 for (let k = 1; k <= 4; k++) nodes.push(await startSshd(keys, `n${k}`, `127.0.2.${k}`));
@@ -64,7 +65,6 @@ try {
 } finally {
   await env.peer.close();
   for (const n of nodes) await stop(n.process);
-  rmSync(dir, { recursive: true, force: true });
 }
 
 const args = process.argv.slice(2).join(' ');
