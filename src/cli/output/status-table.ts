@@ -2,66 +2,45 @@ import type { AdminStatus } from '../../daemon/admin-status.js';
 import type { TunnelStatus } from '../../tunnel/tunnel.js';
 import type { Palette, Style } from './colour.js';
 import { formatAge, formatBytes, formatMs, formatSeconds, formatUntil, shortFingerprint } from './format.js';
-import { renderTable, type Cell, type Column } from './table.js';
+import { renderTable, type Cell, type CellInput, type Column } from './table.js';
+
+interface StatusColumn extends Column {
+  /** Only in `-o wide`. */
+  wide?: boolean;
+  cell(t: TunnelStatus, now: number, wide: boolean): CellInput;
+}
+
+/** Both tables from one list, so narrow and wide never disagree about a column. */
+const STATUS_COLUMNS: readonly StatusColumn[] = [
+  { header: 'NODE', cell: (t) => t.node },
+  { header: 'ADDRESS', cell: (t) => addressOf(t) },
+  { header: 'STATE', cell: (t) => stateCell(t) },
+  { header: 'SINCE', align: 'right', cell: (t, now) => formatAge(t.since, now) },
+  { header: 'ATTEMPTS', align: 'right', wide: true, cell: (t) => String(t.attempts) },
+  { header: 'NEXT RETRY', align: 'right', wide: true, cell: (t, now) => formatUntil(t.nextRetryAt, now) },
+  { header: 'STREAMS', align: 'right', cell: (t) => String(t.openStreams) },
+  { header: 'BYTES IN', align: 'right', wide: true, cell: (t) => formatBytes(t.bytesIn) },
+  { header: 'BYTES OUT', align: 'right', wide: true, cell: (t) => formatBytes(t.bytesOut) },
+  { header: 'RTT', align: 'right', cell: (t) => formatMs(t.health?.rttMs) },
+  { header: 'PROBE FAILURES', align: 'right', wide: true, cell: (t) => (t.health ? String(t.health.consecutiveFailures) : '-') },
+  { header: 'HOST KEY', cell: (t, _now, wide) => (wide ? (t.hostKeyFingerprint ?? '-') : shortFingerprint(t.hostKeyFingerprint)) },
+  { header: 'LAST ERROR', cell: (t) => lastError(t) },
+];
+
+function renderStatus(status: AdminStatus, colours: Palette, now: number, wide: boolean): string {
+  const columns = STATUS_COLUMNS.filter((c) => wide || !c.wide);
+  const rows = status.tunnels.map((t) => columns.map((c) => c.cell(t, now, wide)));
+  return renderTable(columns.map(({ header, align }) => (align ? { header, align } : { header })), rows, colours);
+}
 
 /** `status`: the daemon's tunnels in check's table style. */
 export function renderStatusTable(status: AdminStatus, colours: Palette, now: number = Date.now()): string {
-  const columns: Column[] = [
-    { header: 'NODE' },
-    { header: 'ADDRESS' },
-    { header: 'STATE' },
-    { header: 'SINCE', align: 'right' },
-    { header: 'STREAMS', align: 'right' },
-    { header: 'RTT', align: 'right' },
-    { header: 'HOST KEY' },
-    { header: 'LAST ERROR' },
-  ];
-  const rows = status.tunnels.map((t) => [
-    t.node,
-    addressOf(t),
-    stateCell(t),
-    formatAge(t.since, now),
-    String(t.openStreams),
-    formatMs(t.health?.rttMs),
-    shortFingerprint(t.hostKeyFingerprint),
-    lastError(t),
-  ]);
-  return renderTable(columns, rows, colours);
+  return renderStatus(status, colours, now, false);
 }
 
 /** `status -o wide`: attempts, next retry, bytes and probe failures, full fingerprints. */
 export function renderStatusWideTable(status: AdminStatus, colours: Palette, now: number = Date.now()): string {
-  const columns: Column[] = [
-    { header: 'NODE' },
-    { header: 'ADDRESS' },
-    { header: 'STATE' },
-    { header: 'SINCE', align: 'right' },
-    { header: 'ATTEMPTS', align: 'right' },
-    { header: 'NEXT RETRY', align: 'right' },
-    { header: 'STREAMS', align: 'right' },
-    { header: 'BYTES IN', align: 'right' },
-    { header: 'BYTES OUT', align: 'right' },
-    { header: 'RTT', align: 'right' },
-    { header: 'PROBE FAILURES', align: 'right' },
-    { header: 'HOST KEY' },
-    { header: 'LAST ERROR' },
-  ];
-  const rows = status.tunnels.map((t) => [
-    t.node,
-    addressOf(t),
-    stateCell(t),
-    formatAge(t.since, now),
-    String(t.attempts),
-    formatUntil(t.nextRetryAt, now),
-    String(t.openStreams),
-    formatBytes(t.bytesIn),
-    formatBytes(t.bytesOut),
-    formatMs(t.health?.rttMs),
-    t.health ? String(t.health.consecutiveFailures) : '-',
-    t.hostKeyFingerprint ?? '-',
-    lastError(t),
-  ]);
-  return renderTable(columns, rows, colours);
+  return renderStatus(status, colours, now, true);
 }
 
 /** "ready: 2 of 3 tunnels READY (need 50%)", or "not ready: ...". */
