@@ -9,7 +9,7 @@ export { Tunnel, type TunnelStatus, type StateChange } from './tunnel/tunnel.js'
 export { TunnelState } from './tunnel/state.js';
 export { TunnelSocket } from './tunnel/tunnel-socket.js';
 export { exponentialBackoff, DEFAULT_BACKOFF, type BackoffOptions, type RetryPolicy } from './tunnel/backoff.js';
-export type { SshConnector, SshSession } from './tunnel/ssh-session.js';
+export type { SshChannel, SshConnector, SshSession } from './tunnel/ssh-session.js';
 export { KnownHosts } from './tunnel/known-hosts.js';
 export { fingerprintOf } from './tunnel/fingerprint.js';
 export { Dialer, type DialerOptions, type DialOptions, type Resolution } from './dialer/dialer.js';

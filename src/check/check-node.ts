@@ -94,7 +94,8 @@ function openKubeletChannel(session: SshSession, node: NodeSpec, options: NodeCh
   const timeoutMs = options.stepTimeoutMs;
   const deadline = { target, signal, deadline: Date.now() + timeoutMs, timeoutMs };
   // A channel confirmed after we gave up is closed, not leaked.
-  return withDeadline(session.openChannel(node.address, node.kubeletPort), deadline, node.name, 'opening the channel', (late) => late.destroy());
+  const opening = session.openChannel(node.address, node.kubeletPort).then((channel) => channel.stream);
+  return withDeadline(opening, deadline, node.name, 'opening the channel', (late) => late.destroy());
 }
 
 async function probe(stream: Duplex, node: NodeSpec, kubelet: KubeletCheckOptions, timeoutMs: number, signal: AbortSignal): Promise<KubeletCheck> {

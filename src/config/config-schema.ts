@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { isPort, nodeEntrySchema, rule, show } from '../nodes/inventory-schema.js';
+import { MAX_CONNECTIONS_PER_NODE } from '../tunnel/pool-options.js';
 import {
   ADDRESS_TYPES,
   HEALTH_CHECK_KINDS,
@@ -59,6 +60,7 @@ const ssh = z.strictObject({
   keepaliveIntervalMs: rule<number>((v) => isDurationMs(v, 0), `a whole number of milliseconds from 0 (off) to ${MAX_DURATION_MS}`).optional(),
   keepaliveCountMax: count.optional(),
   maxConcurrentConnects: count.optional(),
+  connectionsPerNode: rule<number>((v) => isPositiveInteger(v) && v <= MAX_CONNECTIONS_PER_NODE, `a whole number from 1 to ${MAX_CONNECTIONS_PER_NODE}`).optional(),
 });
 
 const healthCheck = z.strictObject({

@@ -67,6 +67,7 @@ export type SshSettings = Pick<
   | 'keepaliveIntervalMs'
   | 'keepaliveCountMax'
   | 'maxConcurrentConnects'
+  | 'connectionsPerNode'
 > & { user: string };
 
 /** healthCheck without `tls`: the files are given here and loaded with loadKubeletTls. */

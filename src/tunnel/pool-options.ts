@@ -36,6 +36,12 @@ export interface TunnelPoolOptions {
   /** Connection attempts in flight across the pool (stay below sshd's MaxStartups 10). Default 8. */
   maxConcurrentConnects?: number;
   /**
+   * SSH connections to each node (1 to 8). More than one spreads sshd's encryption over more of the node's
+   * cores and lets a new stream avoid a connection busy with uploads; each costs an sshd process on the node.
+   * The connections of a node fail and reconnect together. Default 1.
+   */
+  connectionsPerNode?: number;
+  /**
    * Dials that may be pending on one tunnel (waiting for it to connect, or for their SSH channel to open);
    * more fail fast with ERR_DIAL_QUEUE_FULL. Default 1000.
    */
@@ -92,6 +98,7 @@ export const POOL_DEFAULTS = {
   keepaliveIntervalMs: 15_000,
   keepaliveCountMax: 3,
   maxConcurrentConnects: 8,
+  connectionsPerNode: 1,
   maxPendingDialsPerTunnel: 1000,
   maxPendingDials: 10_000,
   maxStreamsPerTunnel: 1000,
@@ -120,6 +127,9 @@ export type ResolvedPoolOptions = TunnelPoolOptions & { [K in keyof typeof POOL_
   healthCheck: ResolvedHealthCheck;
 };
 
+/** More connections per node than this only add sshd processes. */
+export const MAX_CONNECTIONS_PER_NODE = 8;
+
 /** The socket's own high-water mark; below it 'drain' would never tell waiting writers to go on. */
 const MIN_WRITE_BUFFER = 64 * 1024;
 
@@ -134,6 +144,9 @@ export function resolvePoolOptions(options: TunnelPoolOptions): ResolvedPoolOpti
     if (!Number.isInteger(value) || value < minimum) {
       throw new ConfigError(field, `must be an integer >= ${minimum}, got ${JSON.stringify(value)}`);
     }
+  }
+  if (resolved.connectionsPerNode > MAX_CONNECTIONS_PER_NODE) {
+    throw new ConfigError('connectionsPerNode', `must be at most ${MAX_CONNECTIONS_PER_NODE}, got ${resolved.connectionsPerNode}`);
   }
   if (resolved.maxWriteBufferBytes < MIN_WRITE_BUFFER) {
     throw new ConfigError('maxWriteBufferBytes', `must be at least ${MIN_WRITE_BUFFER}`);

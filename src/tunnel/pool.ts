@@ -13,6 +13,7 @@ import { Tunnel, type StateChange, type TunnelStatus } from './tunnel.js';
 import { HealthMonitor, type Probe } from './health-monitor.js';
 import { DialBudget } from './dial-budget.js';
 import { probeFor } from './probes.js';
+import { connectionGroup } from './session-group.js';
 
 /** Quick retries inside one attempt when sshd drops a handshake (MaxStartups); more is the backoff's job. */
 const DROPPED_HANDSHAKE_RETRIES = 2;
@@ -168,7 +169,7 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
   private createTunnel(spec: NodeSpec): Tunnel {
     const o = this.options;
     const tunnel = new Tunnel(spec, {
-      connector: o.connector ?? this.ssh2Connector(),
+      connector: connectionGroup(o.connector ?? this.ssh2Connector(), o.connectionsPerNode),
       retryPolicy: o.retryPolicy ?? exponentialBackoff(o.backoff),
       gate: (attempt) => this.gate(attempt),
       logger: this.log,

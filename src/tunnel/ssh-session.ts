@@ -1,20 +1,29 @@
 import type { Duplex } from 'node:stream';
 import type { NodeSpec } from '../nodes/node-spec.js';
 
-/** An open SSH connection to one node, as a Tunnel uses it. ssh2 sits behind it; tests can fake it. */
+/** A direct-tcpip channel and the write gate of the SSH connection that carries it. */
+export interface SshChannel {
+  readonly stream: Duplex;
+  /**
+   * Calls `proceed` once the carrying connection's outgoing buffer is below its limit. ssh2 ignores the
+   * socket's backpressure, so streams ask here before they write: it bounds memory and shares the link fairly.
+   */
+  whenWritable(proceed: () => void): void;
+}
+
+/** An open SSH connection to one node (or a group of them), as a Tunnel uses it. ssh2 sits behind it; tests can fake it. */
 export interface SshSession {
   /** SHA256 fingerprint of the host key the node presented and we verified. */
   readonly hostKeyFingerprint: string;
+  /** Bytes waiting in the connection's socket to be sent: the queue a new stream's first bytes would join. */
+  readonly queuedBytes: number;
+  /** Channels open (or opening) on this connection. */
+  readonly openChannels: number;
   /**
    * Opens a direct-tcpip channel to host:port as seen from the node. Rejects with ChannelOpenError when
    * the node refuses, TunnelClosedError when the connection goes away first.
    */
-  openChannel(host: string, port: number): Promise<Duplex>;
-  /**
-   * Calls `proceed` once the connection's outgoing buffer is below its limit. ssh2 ignores the socket's
-   * backpressure, so streams ask here before they write: it bounds memory and shares the link fairly.
-   */
-  whenWritable(proceed: () => void): void;
+  openChannel(host: string, port: number): Promise<SshChannel>;
   /** Ends the connection; `closed` fires afterwards. */
   close(): void;
   /** Registers the one listener told when the connection ends, with the reason when it was not asked to. */

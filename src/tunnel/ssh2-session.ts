@@ -1,9 +1,8 @@
 import { createRequire } from 'node:module';
 import type net from 'node:net';
-import type { Duplex } from 'node:stream';
 import type { Client } from 'ssh2';
 import { ChannelOpenError, TunnelClosedError } from '../errors.js';
-import type { SshSession } from './ssh-session.js';
+import type { SshChannel, SshSession } from './ssh-session.js';
 
 /** What ssh2 says when the connection died with channel opens outstanding. */
 const CONNECTION_GONE = 'No response from server';
@@ -52,6 +51,7 @@ export class Ssh2Session implements SshSession {
   private ackScheduled = false;
   /** sock.bytesWritten when the last small read arrived: unchanged means nothing has carried its ACK yet. */
   private writtenAtLastRead = 0;
+  private channels = 0;
 
   constructor(
     private readonly client: Client,
@@ -78,15 +78,26 @@ export class Ssh2Session implements SshSession {
     this.ackPromptly();
   }
 
-  openChannel(host: string, port: number): Promise<Duplex> {
+  get queuedBytes(): number {
+    return this.sock.writableLength;
+  }
+
+  get openChannels(): number {
+    return this.channels;
+  }
+
+  openChannel(host: string, port: number): Promise<SshChannel> {
     const target = `${host}:${port}`;
     if (this.closed) return Promise.reject(new TunnelClosedError(this.node, 'connection closed', { target }));
+    this.channels += 1;
     return new Promise((resolve, reject) => {
       this.client.forwardOut('127.0.0.1', 0, host, port, (err, channel) => {
         if (!err) {
-          resolve(channel);
+          channel.once('close', () => (this.channels -= 1));
+          resolve({ stream: channel, whenWritable: this.whenWritable });
           return;
         }
+        this.channels -= 1;
         if (err.message === CONNECTION_GONE || this.closed) {
           reject(new TunnelClosedError(this.node, 'connection lost while the channel was opening', { target, cause: err }));
           return;
@@ -97,13 +108,13 @@ export class Ssh2Session implements SshSession {
     });
   }
 
-  whenWritable(proceed: () => void): void {
+  private readonly whenWritable = (proceed: () => void): void => {
     if (this.closed || (this.writeWaiters.length === 0 && this.sock.writableLength < this.maxWriteBufferBytes)) {
       proceed();
       return;
     }
     this.writeWaiters.push(proceed);
-  }
+  };
 
   close(): void {
     if (this.closing) return;

@@ -1,6 +1,6 @@
 import { Duplex } from 'node:stream';
 import { isIPv6 } from 'node:net';
-import type { SshSession } from './ssh-session.js';
+import type { SshChannel } from './ssh-session.js';
 
 export interface TunnelSocketInit {
   /** The node whose tunnel carries this stream. */
@@ -30,15 +30,16 @@ export class TunnelSocket extends Duplex {
   bytesWritten = 0;
 
   private readonly channel: Duplex;
-  private readonly session: SshSession;
+  private readonly whenWritable: SshChannel['whenWritable'];
   private idleTimeoutMs = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private channelClosed = false;
 
-  constructor(channel: Duplex, session: SshSession, init: TunnelSocketInit) {
+  constructor(opened: SshChannel, init: TunnelSocketInit) {
     super({ allowHalfOpen: init.allowHalfOpen ?? false });
+    const channel = opened.stream;
     this.channel = channel;
-    this.session = session;
+    this.whenWritable = opened.whenWritable;
     this.node = init.node;
     this.remoteAddress = init.remoteAddress;
     this.remotePort = init.remotePort;
@@ -64,7 +65,7 @@ export class TunnelSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.session.whenWritable(() => {
+    this.whenWritable(() => {
       if (this.destroyed || this.channelClosed) {
         callback(Object.assign(new Error('write after the channel closed'), { code: 'EPIPE' }));
         return;

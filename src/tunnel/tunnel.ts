@@ -166,15 +166,15 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
       const opening = session.openChannel(host, port).catch((err: unknown) => {
         throw channelFailure(err, this.name, options.target);
       });
-      channel = await withDeadline(opening, options, this.name, 'opening the SSH channel', (late) => late.destroy());
+      channel = await withDeadline(opening, options, this.name, 'opening the SSH channel', (late) => late.stream.destroy());
     } finally {
       this.openingChannels -= 1;
     }
     if (this.session !== session) {
-      channel.destroy();
+      channel.stream.destroy();
       throw new TunnelClosedError(this.name, 'connection lost while the channel opened', { target: options.target });
     }
-    const socket = new TunnelSocket(channel, session, {
+    const socket = new TunnelSocket(channel, {
       node: this.name,
       remoteAddress: host,
       remotePort: port,

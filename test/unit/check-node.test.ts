@@ -132,7 +132,8 @@ describe('checkNode', () => {
 
   it('a kubelet that never answers times out in plain words', async () => {
     const session = new FakeSession();
-    session.openChannel = () => Promise.resolve(new Duplex({ read() {}, write: (_chunk, _encoding, done) => done() }));
+    const stream = new Duplex({ read() {}, write: (_chunk, _encoding, done) => done() });
+    session.openChannel = () => Promise.resolve({ stream, whenWritable: (proceed) => proceed() });
     const r = await checkNode(node, options(scripted(3, undefined, session), { kubelet: { tls: { rejectUnauthorized: false }, path: '/healthz' } }));
     assert.deepEqual(stepStates(r).slice(3), ['channel:ok', 'kubelet:failed']);
     assert.deepEqual(r.steps[4]!.error, { code: 'ERR_DIAL_TIMEOUT', message: 'timed out after 100 ms (waiting for the kubelet)' });

@@ -1,6 +1,6 @@
-import { PassThrough, type Duplex } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import type { NodeSpec } from '../../src/nodes/node-spec.js';
-import type { SshConnector, SshSession } from '../../src/tunnel/ssh-session.js';
+import type { SshChannel, SshConnector, SshSession } from '../../src/tunnel/ssh-session.js';
 
 /** A session whose connection the test drops at will; channels are in-memory pipes. */
 export class FakeSession implements SshSession {
@@ -9,14 +9,17 @@ export class FakeSession implements SshSession {
   readonly channels: PassThrough[] = [];
   private listener: ((error: Error | undefined) => void) | undefined;
 
-  openChannel(): Promise<Duplex> {
-    const channel = new PassThrough();
-    this.channels.push(channel);
-    return Promise.resolve(channel);
+  /** What the tests set to steer a group's placement. */
+  queuedBytes = 0;
+
+  get openChannels(): number {
+    return this.channels.filter((c) => !c.destroyed).length;
   }
 
-  whenWritable(proceed: () => void): void {
-    proceed();
+  openChannel(): Promise<SshChannel> {
+    const channel = new PassThrough();
+    this.channels.push(channel);
+    return Promise.resolve({ stream: channel, whenWritable: (proceed) => proceed() });
   }
 
   close(): void {

@@ -2,10 +2,9 @@
 // once the pressure is gone the same tunnels serve again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Duplex } from 'node:stream';
 import { DialQueueFullError, StreamLimitError, TunnelClosedError } from '../../src/errors.js';
 import { TunnelPool } from '../../src/tunnel/pool.js';
-import type { SshConnector } from '../../src/tunnel/ssh-session.js';
+import type { SshChannel, SshConnector } from '../../src/tunnel/ssh-session.js';
 import { FakeSession, fakeConnector, node, settle } from './fake-connector.js';
 
 function makePool(extra: Partial<ConstructorParameters<typeof TunnelPool>[0]> = {}) {
@@ -18,8 +17,8 @@ const dial = (timeoutMs = 5_000) => ({ target: 't:1', deadline: Date.now() + tim
 
 /** A session whose channel opens never answer: a node that black-holes after the handshake. */
 class SilentSession extends FakeSession {
-  override openChannel(): Promise<Duplex> {
-    return new Promise<Duplex>(() => undefined);
+  override openChannel(): Promise<SshChannel> {
+    return new Promise<SshChannel>(() => undefined);
   }
 }
 
@@ -109,7 +108,7 @@ test('a refused dial leaves no count behind: limits hold exactly after many refu
 
 test('a channel open failing with a plain error (ssh2: "Not connected") is ERR_TUNNEL_CLOSED, not an unknown error', async () => {
   class GoneSession extends FakeSession {
-    override openChannel(): Promise<Duplex> {
+    override openChannel(): Promise<SshChannel> {
       return Promise.reject(new Error('Not connected'));
     }
   }
