@@ -16,6 +16,7 @@ import { DestinationPolicy } from './policy.js';
 import type { DestinationPolicyOptions } from './policy-options.js';
 import { TunnelHttpAgent, TunnelHttpsAgent } from './http-agents.js';
 import { createUndiciConnector, type UndiciConnector } from './undici-connector.js';
+import { ipRanges } from './ip-range.js';
 
 export interface DialerOptions {
   /** Service ClusterIP ranges; a destination inside one goes through any READY tunnel. */
@@ -160,7 +161,7 @@ function compileSettings(options: DialerOptions): DialerSettings {
   if (!Number.isInteger(dialTimeoutMs) || dialTimeoutMs < 1) {
     throw new ConfigError('dialTimeoutMs', `must be an integer >= 1, got ${JSON.stringify(options.dialTimeoutMs)}`);
   }
-  const rules = { serviceCIDRs: parseCidrs(options.serviceCIDRs ?? [], 'serviceCIDRs'), allowedCIDRs: policy.allowedCIDRs };
+  const rules = { serviceCIDRs: ipRanges(parseCidrs(options.serviceCIDRs ?? [], 'serviceCIDRs')), allowedCIDRs: ipRanges(policy.allowedCIDRs) };
   return { rules, policy, dialTimeoutMs };
 }
 

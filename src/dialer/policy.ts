@@ -1,6 +1,7 @@
 import { PolicyDeniedError } from '../errors.js';
 import type { Cidr } from '../net/cidr.js';
-import { compilePolicy, type CompiledPolicy, type DestinationPolicyOptions } from './policy-options.js';
+import { compilePolicy, type CompiledAllowRule, type CompiledPolicy, type DestinationPolicyOptions } from './policy-options.js';
+import { inRange, ipNumber, ipRange, type IpRange } from './ip-range.js';
 import type { Route } from './router.js';
 import type { RoutingTable } from './routing-table.js';
 
@@ -13,9 +14,12 @@ import type { RoutingTable } from './routing-table.js';
 export class DestinationPolicy {
   /** Every allowed range, whatever its ports: the router routes them, the check below filters ports. */
   readonly allowedCIDRs: readonly Cidr[];
+  /** The allow rules with the ranges they cover, so a port check parses the address once, not per rule. */
+  private readonly allowRanges: ReadonlyArray<{ rule: CompiledAllowRule; range: IpRange }>;
 
   private constructor(private readonly compiled: CompiledPolicy) {
     this.allowedCIDRs = compiled.allow.map((rule) => rule.cidr);
+    this.allowRanges = compiled.allow.map((rule) => ({ rule, range: ipRange(rule.cidr) }));
   }
 
   /** Validates the options; throws ConfigError naming the offending field. */
@@ -56,7 +60,8 @@ export class DestinationPolicy {
   }
 
   private allowedPortDenial(host: string, port: number): string | undefined {
-    const covering = this.compiled.allow.filter((rule) => rule.cidr.contains(host));
+    const ip = ipNumber(host);
+    const covering = this.allowRanges.filter((entry) => ip !== undefined && inRange(ip, entry.range)).map((entry) => entry.rule);
     if (covering.some((rule) => rule.ports === undefined || rule.ports.has(port))) return undefined;
     const list = covering.map((rule) => `${rule.ports?.text ?? 'any'} (${rule.cidr.text})`).join('; ');
     return `port ${port} is not allowed for ${host}; allowed ports are ${list}`;

@@ -1,7 +1,7 @@
 import { NoRouteError } from '../errors.js';
-import type { Cidr } from '../net/cidr.js';
 import type { ParsedTarget } from './target.js';
 import { nodeForHost, type RoutingTable } from './routing-table.js';
+import { inAnyRange, inRange, ipNumber, type IpNumber, type IpRanges } from './ip-range.js';
 
 /** Why a route was chosen; also a metric label later. */
 export type RouteReason = 'kubelet' | 'node' | 'pod' | 'service' | 'allowed';
@@ -12,13 +12,14 @@ export type Route =
   | { via: 'any'; host: string; port: number; reason: RouteReason };
 
 export interface RoutingRules {
-  serviceCIDRs: readonly Cidr[];
+  serviceCIDRs: IpRanges;
   /** Extra ranges any tunnel may reach; nothing outside the cluster is reachable otherwise. */
-  allowedCIDRs: readonly Cidr[];
+  allowedCIDRs: IpRanges;
 }
 
 type AddressTarget = Extract<ParsedTarget, { kind: 'address' }>;
-type Strategy = (target: AddressTarget, table: RoutingTable, rules: RoutingRules) => Route | undefined;
+/** `ip` is the target's address as a number, parsed once for every strategy; undefined for a name. */
+type Strategy = (target: AddressTarget, table: RoutingTable, rules: RoutingRules, ip: IpNumber | undefined) => Route | undefined;
 
 /** A node's own address, name or alias: its own tunnel, dialling the node's primary address. */
 const nodeAddress: Strategy = (target, table) => {
@@ -30,20 +31,20 @@ const nodeAddress: Strategy = (target, table) => {
 };
 
 /** A pod IP: the tunnel of the node whose pod CIDR holds it. */
-const podIp: Strategy = (target, table) => {
-  if (!target.ip) return undefined;
-  const owner = table.podCIDRs.find((entry) => entry.cidr.contains(target.host));
+const podIp: Strategy = (target, table, _rules, ip) => {
+  if (ip === undefined) return undefined;
+  const owner = table.podCIDRs.find((entry) => inRange(ip, entry.range));
   return owner && { via: 'node', node: owner.node.name, host: target.host, port: target.port, reason: 'pod' };
 };
 
 /** A ClusterIP: any node's kube-proxy can reach it. */
-const serviceIp: Strategy = (target, _table, rules) =>
-  target.ip && rules.serviceCIDRs.some((cidr) => cidr.contains(target.host))
+const serviceIp: Strategy = (target, _table, rules, ip) =>
+  ip !== undefined && inAnyRange(ip, rules.serviceCIDRs)
     ? { via: 'any', host: target.host, port: target.port, reason: 'service' }
     : undefined;
 
-const allowed: Strategy = (target, _table, rules) =>
-  target.ip && rules.allowedCIDRs.some((cidr) => cidr.contains(target.host))
+const allowed: Strategy = (target, _table, rules, ip) =>
+  ip !== undefined && inAnyRange(ip, rules.allowedCIDRs)
     ? { via: 'any', host: target.host, port: target.port, reason: 'allowed' }
     : undefined;
 
@@ -57,8 +58,9 @@ export function route(target: ParsedTarget, table: RoutingTable, rules: RoutingR
     const port = target.kind === 'kubelet' ? node.kubeletPort : target.port;
     return { via: 'node', node: node.name, host: node.address, port, reason: target.kind };
   }
+  const ip = target.ip ? ipNumber(target.host) : undefined;
   for (const strategy of STRATEGIES) {
-    const found = strategy(target, table, rules);
+    const found = strategy(target, table, rules, ip);
     if (found) return found;
   }
   throw new NoRouteError(
