@@ -16,7 +16,11 @@ import { DestinationPolicy } from './policy.js';
 import type { DestinationPolicyOptions } from './policy-options.js';
 import { TunnelHttpAgent, TunnelHttpsAgent } from './http-agents.js';
 import { createUndiciConnector, type UndiciConnector } from './undici-connector.js';
+import { ResolutionCache } from './resolution-cache.js';
 import { ipRanges } from './ip-range.js';
+
+/** Targets whose resolution is kept; a few thousand cover a cluster's kubelets, busy pods and services. */
+const RESOLUTION_CACHE_ENTRIES = 4096;
 
 export interface DialerOptions {
   /** Service ClusterIP ranges; a destination inside one goes through any READY tunnel. */
@@ -61,6 +65,7 @@ export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
   private readonly picker = new SpreadPicker();
   private readonly log: Logger;
   private table: RoutingTable;
+  private readonly resolutions = new ResolutionCache<Readonly<Resolution>>(RESOLUTION_CACHE_ENTRIES);
 
   constructor(
     private readonly pool: TunnelPool,
@@ -72,6 +77,7 @@ export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
     this.table = buildRoutingTable(pool.nodes());
     pool.on('nodesChanged', (nodes) => {
       this.table = buildRoutingTable(nodes);
+      this.resolutions.clear();
     });
   }
 
@@ -81,6 +87,7 @@ export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
    */
   reconfigure(options: Omit<DialerOptions, 'logger'>): void {
     this.settings = compileSettings(options);
+    this.resolutions.clear();
   }
 
   /**
@@ -88,20 +95,16 @@ export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
    * cluster or an allowed range) or PolicyDeniedError (part of it, but the policy forbids that port).
    */
   resolve(target: DialTarget): Resolution {
-    const parsed = parseTarget(target);
-    const { rules, policy } = this.settings;
-    const found = route(parsed, this.table, rules);
-    policy.check(found, parsed.text, this.table);
-    return { ...found, target: parsed.text };
+    return { ...this.resolution(target) };
   }
 
   /** Opens a stream to the target. The result behaves like a net.Socket; `socket.node` names the carrier. */
   async dial(target: DialTarget, options: DialOptions = {}): Promise<TunnelSocket> {
     const started = performance.now();
-    let resolution: Resolution | undefined;
+    let resolution: Readonly<Resolution> | undefined;
     let node: string | undefined;
     try {
-      resolution = this.resolve(target);
+      resolution = this.resolution(target);
       const tunnel = this.tunnelFor(resolution, options.via);
       node = tunnel.name;
       const timeoutMs = options.timeoutMs ?? this.settings.dialTimeoutMs;
@@ -140,7 +143,21 @@ export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
     return createUndiciConnector(this, tlsOptions);
   }
 
-  private tunnelFor(resolution: Resolution, via: string | undefined): Tunnel {
+  /** The cached resolution of `target`, or a new one (cached when it succeeds). */
+  private resolution(target: DialTarget): Readonly<Resolution> {
+    const cached = this.resolutions.get(target);
+    if (cached) return cached;
+    const parsed = parseTarget(target);
+    const { rules, policy } = this.settings;
+    const found = route(parsed, this.table, rules);
+    policy.check(found, parsed.text, this.table);
+    // Frozen: the cache hands the same object to every dial of this target.
+    const resolution = Object.freeze({ ...found, target: parsed.text });
+    this.resolutions.set(target, resolution);
+    return resolution;
+  }
+
+  private tunnelFor(resolution: Readonly<Resolution>, via: string | undefined): Tunnel {
     const name = via ?? (resolution.via === 'node' ? resolution.node : undefined);
     if (name === undefined) return this.picker.pick(this.pool.tunnels(), resolution.target);
     const tunnel = this.pool.get(name);
