@@ -115,15 +115,22 @@ export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
         timeoutMs,
         allowHalfOpen: options.allowHalfOpen,
       });
-      this.emit('dial', { target: resolution.target, node, reason: resolution.reason, durationMs: performance.now() - started, error: undefined });
+      // No event object for nobody: most library users never listen; the daemon's metrics do.
+      if (this.listenerCount('dial') > 0) {
+        this.emit('dial', { target: resolution.target, node, reason: resolution.reason, durationMs: performance.now() - started, error: undefined });
+      }
       return socket;
     } catch (err) {
       const error = err as Error;
       // Refusals are what an SSRF attempt looks like: worth a line, at info so a flood stays quiet by default.
-      if (error instanceof PolicyDeniedError) this.log.info('dial refused by policy', { target: error.target, reason: error.reason });
-      else this.log.debug('dial failed', { target: resolution?.target ?? String(target), node, error: error.message });
-      const text = resolution?.target ?? (typeof target === 'string' ? target : JSON.stringify(target));
-      this.emit('dial', { target: text, node, reason: resolution?.reason, durationMs: performance.now() - started, error });
+      // The level checks first: winston builds and formats the entry even when its level is filtered out.
+      if (error instanceof PolicyDeniedError) {
+        if (this.log.isInfoEnabled()) this.log.info('dial refused by policy', { target: error.target, reason: error.reason });
+      } else if (this.log.isDebugEnabled()) this.log.debug('dial failed', { target: resolution?.target ?? String(target), node, error: error.message });
+      if (this.listenerCount('dial') > 0) {
+        const text = resolution?.target ?? (typeof target === 'string' ? target : JSON.stringify(target));
+        this.emit('dial', { target: text, node, reason: resolution?.reason, durationMs: performance.now() - started, error });
+      }
       throw err;
     }
   }
