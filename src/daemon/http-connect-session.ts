@@ -65,7 +65,7 @@ export function serveConnectClient(client: Duplex, ctx: ConnectSessionContext): 
     if (head.kind === 'incomplete') return;
     stopReading();
     if (head.kind === 'rejected') {
-      ctx.log.debug('CONNECT request refused', { method: head.method, status: head.status, reason: head.reason });
+      if (ctx.log.isDebugEnabled()) ctx.log.debug('CONNECT request refused', { method: head.method, status: head.status, reason: head.reason });
       const label = { 400: 'malformed', 405: 'method', 431: 'header-too-large' }[head.status];
       refuse(head.status, head.reason, label, 'rejected', head.status === 405 ? { Allow: 'CONNECT' } : undefined);
       return;
@@ -113,7 +113,8 @@ export function serveConnectClient(client: Duplex, ctx: ConnectSessionContext): 
       client.write(CONNECTION_ESTABLISHED);
       if (early.length > 0) tunnel.write(early);
       report('established', 200, 'ok');
-      ctx.log.debug('CONNECT established', { target, node: tunnel.node });
+      // winston formats a message before its level filter drops it: skip that per dial.
+      if (ctx.log.isDebugEnabled()) ctx.log.debug('CONNECT established', { target, node: tunnel.node });
       void splice(client, tunnel);
     } catch (err) {
       client.off('close', onGone);

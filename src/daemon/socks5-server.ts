@@ -190,7 +190,8 @@ export class Socks5Frontend implements Frontend {
     socket.write(encodeReply(SOCKS_REPLY.SUCCEEDED));
     // Bytes the client sent right behind its request belong to the destination.
     if (rest.length > 0) socket.unshift(rest);
-    this.log.debug('SOCKS5 stream open', { target: hostPort(request.host, request.port), node: tunnel.node, username });
+    // winston formats a message before its level filter drops it: skip that per dial.
+    if (this.log.isDebugEnabled()) this.log.debug('SOCKS5 stream open', { target: hostPort(request.host, request.port), node: tunnel.node, username });
     await splice(socket, tunnel);
   }
 }
