@@ -39,6 +39,7 @@ export async function prepareCheck(pool: TunnelPoolOptions, options: CheckSetupO
     keepaliveIntervalMs: 0, // one short check: keepalive would only add traffic
     keepaliveCountMax: POOL_DEFAULTS.keepaliveCountMax,
     maxWriteBufferBytes: POOL_DEFAULTS.maxWriteBufferBytes,
+    connectionWindowBytes: POOL_DEFAULTS.connectionWindowBytes,
     droppedHandshakeRetries: DROPPED_HANDSHAKE_RETRIES,
     logger,
   };

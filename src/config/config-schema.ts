@@ -60,6 +60,8 @@ const ssh = z.strictObject({
   keepaliveIntervalMs: rule<number>((v) => isDurationMs(v, 0), `a whole number of milliseconds from 0 (off) to ${MAX_DURATION_MS}`).optional(),
   keepaliveCountMax: count.optional(),
   maxConcurrentConnects: count.optional(),
+  // Below 64 KiB a channel could not keep the few packets in flight that sshd acknowledges.
+  connectionWindowBytes: rule<number>((v) => isPositiveInteger(v) && v >= 65536, 'a whole number of bytes >= 65536').optional(),
   connectionsPerNode: rule<number>((v) => isPositiveInteger(v) && v <= MAX_CONNECTIONS_PER_NODE, `a whole number from 1 to ${MAX_CONNECTIONS_PER_NODE}`).optional(),
 });
 

@@ -68,6 +68,7 @@ export type SshSettings = Pick<
   | 'keepaliveCountMax'
   | 'maxConcurrentConnects'
   | 'connectionsPerNode'
+  | 'connectionWindowBytes'
 > & { user: string };
 
 /** healthCheck without `tls`: the files are given here and loaded with loadKubeletTls. */

@@ -55,6 +55,13 @@ export interface TunnelPoolOptions {
   maxStreamsPerTunnel?: number;
   /** Bytes an SSH connection's socket may buffer before streams wait to write. Default 1 MiB. */
   maxWriteBufferBytes?: number;
+  /**
+   * Bytes one SSH connection may have sent that sshd has not yet taken in, summed over its streams, before
+   * streams wait (each may still keep a few packets in flight). It bounds the queue a new stream's first bytes
+   * join behind uploads; raise it where bandwidth × round trip to the nodes is larger. Paced only with
+   * OpenSSH's sshd, whose acknowledgement rule is known. Default 2 MiB (what sshd grants one stream).
+   */
+  connectionWindowBytes?: number;
   /** Connect a node's tunnel only when a dial first needs it (for short-lived tools). Default false. */
   lazyConnect?: boolean;
   /** How long a removed node's open streams may continue. Default 30000. */
@@ -103,6 +110,7 @@ export const POOL_DEFAULTS = {
   maxPendingDials: 10_000,
   maxStreamsPerTunnel: 1000,
   maxWriteBufferBytes: 1024 * 1024,
+  connectionWindowBytes: 2 * 1024 * 1024,
   drainGraceMs: 30_000,
   stableAfterMs: 10_000,
 } as const;
@@ -148,8 +156,8 @@ export function resolvePoolOptions(options: TunnelPoolOptions): ResolvedPoolOpti
   if (resolved.connectionsPerNode > MAX_CONNECTIONS_PER_NODE) {
     throw new ConfigError('connectionsPerNode', `must be at most ${MAX_CONNECTIONS_PER_NODE}, got ${resolved.connectionsPerNode}`);
   }
-  if (resolved.maxWriteBufferBytes < MIN_WRITE_BUFFER) {
-    throw new ConfigError('maxWriteBufferBytes', `must be at least ${MIN_WRITE_BUFFER}`);
+  for (const field of ['maxWriteBufferBytes', 'connectionWindowBytes'] as const) {
+    if (resolved[field] < MIN_WRITE_BUFFER) throw new ConfigError(field, `must be at least ${MIN_WRITE_BUFFER}`);
   }
   if (options.insecureIgnoreHostKeys && options.trustOnFirstUseFile) {
     throw new ConfigError('trustOnFirstUseFile', 'cannot be combined with insecureIgnoreHostKeys: choose one way to trust host keys');

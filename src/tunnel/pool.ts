@@ -201,6 +201,7 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
       keepaliveIntervalMs: o.keepaliveIntervalMs,
       keepaliveCountMax: o.keepaliveCountMax,
       maxWriteBufferBytes: o.maxWriteBufferBytes,
+      connectionWindowBytes: o.connectionWindowBytes,
       droppedHandshakeRetries: DROPPED_HANDSHAKE_RETRIES,
       logger: this.log,
     });

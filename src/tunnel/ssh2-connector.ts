@@ -26,6 +26,7 @@ export interface Ssh2ConnectorOptions {
   keepaliveIntervalMs: number;
   keepaliveCountMax: number;
   maxWriteBufferBytes: number;
+  connectionWindowBytes: number;
   /** Quick retries of a handshake sshd dropped before its banner (MaxStartups). */
   droppedHandshakeRetries: number;
   logger: Logger;
@@ -120,7 +121,8 @@ function handshake(
       signal.removeEventListener('abort', onAbort);
       client.removeAllListeners('error');
       client.removeAllListeners('close');
-      resolve(new Ssh2Session(client, sock, node.name, hostKeyFingerprint ?? 'unknown', options.maxWriteBufferBytes));
+      const limits = { maxWriteBufferBytes: options.maxWriteBufferBytes, connectionWindowBytes: options.connectionWindowBytes };
+      resolve(new Ssh2Session(client, sock, node.name, hostKeyFingerprint ?? 'unknown', limits));
     });
     client.once('error', (err: Error & { level?: string }) => {
       if (hostKeyError) fail(hostKeyError);

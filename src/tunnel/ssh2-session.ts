@@ -3,6 +3,7 @@ import type net from 'node:net';
 import type { Client } from 'ssh2';
 import { ChannelOpenError, TunnelClosedError } from '../errors.js';
 import type { SshChannel, SshSession } from './ssh-session.js';
+import { SendPacer, type WindowedChannel } from './send-pacer.js';
 
 /** What ssh2 says when the connection died with channel opens outstanding. */
 const CONNECTION_GONE = 'No response from server';
@@ -41,6 +42,25 @@ function sendIgnore(client: Client): void {
   sendPacket(protocol, writer.finalize(packet));
 }
 
+/**
+ * What one channel may always have in flight to OpenSSH's sshd: its channel_check_window() acknowledges once
+ * more than three packets are unacknowledged, so four always draw an acknowledgement. For other servers the
+ * rule is unknown and channels are not paced (the floor is their whole window).
+ */
+function pacingFloor(remoteSoftware: unknown, channel: WindowedChannel): number {
+  const window = channel.outgoing?.window ?? 0;
+  const packetSize = channel.outgoing?.packetSize;
+  if (typeof remoteSoftware !== 'string' || !remoteSoftware.startsWith('OpenSSH') || !packetSize) return window;
+  return Math.min(window, 4 * packetSize);
+}
+
+export interface Ssh2SessionLimits {
+  /** Bytes the TCP socket may hold before streams wait (ssh2 itself never waits). */
+  maxWriteBufferBytes: number;
+  /** Bytes in flight to the node, summed over the channels, before streams wait (see SendPacer). */
+  connectionWindowBytes: number;
+}
+
 /** An SshSession over a ready ssh2 Client and the TCP socket we gave it. */
 export class Ssh2Session implements SshSession {
   private closeListener: ((error: Error | undefined) => void) | undefined;
@@ -52,27 +72,34 @@ export class Ssh2Session implements SshSession {
   /** sock.bytesWritten when the last small read arrived: unchanged means nothing has carried its ACK yet. */
   private writtenAtLastRead = 0;
   private channels = 0;
+  private readonly pacer: SendPacer;
+  /** The node's SSH software as its banner gives it ("OpenSSH_9.2p1 ..."); ssh2 keeps it internally. */
+  private readonly remoteSoftware: unknown;
 
   constructor(
     private readonly client: Client,
     private readonly sock: net.Socket,
     private readonly node: string,
     readonly hostKeyFingerprint: string,
-    /** Bytes the TCP socket may hold before streams wait (ssh2 itself never waits). */
-    private readonly maxWriteBufferBytes: number,
+    private readonly limits: Ssh2SessionLimits,
   ) {
+    this.pacer = new SendPacer(limits.connectionWindowBytes);
+    this.remoteSoftware = (client as Client & { _remoteVer?: unknown })._remoteVer;
     client.on('error', (err: Error) => {
       this.lastError = err;
     });
     client.on('close', () => {
       this.closed = true;
       this.flushWriters();
+      this.pacer.releaseAll();
       const error = this.closing ? undefined : (this.lastError ?? new Error('connection closed by the node'));
       this.closeListener?.(error);
     });
     sock.on('drain', () => this.flushWriters());
+    // ssh2 parsed the chunk in its own listener, registered before this one: window adjusts are counted.
     sock.on('data', (chunk: Buffer) => {
       if (chunk.length < SMALL_READ_BYTES) this.ackPromptly();
+      this.pacer.refresh();
     });
     // The last message of authentication is still unacknowledged; sshd has more small ones to send.
     this.ackPromptly();
@@ -93,8 +120,16 @@ export class Ssh2Session implements SshSession {
     return new Promise((resolve, reject) => {
       this.client.forwardOut('127.0.0.1', 0, host, port, (err, channel) => {
         if (!err) {
-          channel.once('close', () => (this.channels -= 1));
-          resolve({ stream: channel, whenWritable: this.whenWritable });
+          const windowed = channel as unknown as WindowedChannel; // ssh2's types call `outgoing` unknown
+          const credit = this.pacer.track(windowed, pacingFloor(this.remoteSoftware, windowed));
+          channel.once('close', () => {
+            this.channels -= 1;
+            this.pacer.forget(credit);
+          });
+          resolve({
+            stream: channel,
+            whenWritable: (proceed) => this.whenBufferHasRoom(() => this.pacer.whenAllowed(credit, proceed)),
+          });
           return;
         }
         this.channels -= 1;
@@ -108,13 +143,13 @@ export class Ssh2Session implements SshSession {
     });
   }
 
-  private readonly whenWritable = (proceed: () => void): void => {
-    if (this.closed || (this.writeWaiters.length === 0 && this.sock.writableLength < this.maxWriteBufferBytes)) {
+  private whenBufferHasRoom(proceed: () => void): void {
+    if (this.closed || (this.writeWaiters.length === 0 && this.sock.writableLength < this.limits.maxWriteBufferBytes)) {
       proceed();
       return;
     }
     this.writeWaiters.push(proceed);
-  };
+  }
 
   close(): void {
     if (this.closing) return;
@@ -148,7 +183,7 @@ export class Ssh2Session implements SshSession {
 
   /** Lets waiting streams write in arrival order while the buffer has room, so one busy stream cannot starve the rest. */
   private flushWriters(): void {
-    while (this.writeWaiters.length > 0 && (this.closed || this.sock.writableLength < this.maxWriteBufferBytes)) {
+    while (this.writeWaiters.length > 0 && (this.closed || this.sock.writableLength < this.limits.maxWriteBufferBytes)) {
       this.writeWaiters.shift()?.();
     }
   }

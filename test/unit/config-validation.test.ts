@@ -43,6 +43,7 @@ const FIELD_CASES: Case[] = [
   { at: ['ssh', 'keepaliveCountMax'], value: 0, message: /^0 is not a whole number >= 1$/ },
   { at: ['ssh', 'maxConcurrentConnects'], value: '8', message: /^"8" is not a whole number >= 1$/ },
   { at: ['ssh', 'connectionsPerNode'], value: 9, message: /^9 is not a whole number from 1 to 8$/ },
+  { at: ['ssh', 'connectionWindowBytes'], value: 4096, message: /^4096 is not a whole number of bytes >= 65536$/ },
   { at: ['ssh', 'pasphraseFile'], value: 'p', message: /^unknown field \(known fields: user, identityFile, passphraseFile, passphraseEnv, agentSocket,/ },
   { at: ['ssh', 'passphrase'], value: 'secret', message: /^unknown field \(passphrases are not kept in the config: use passphraseFile or passphraseEnv\)$/ },
   { at: ['healthCheck', 'kind'], value: 'http', message: /^"http" is not one of kubelet-https, tcp, ssh$/ },
@@ -214,6 +215,6 @@ describe('config documents that are not configs', () => {
 
   test('a misspelt key is reported before the required field it leaves missing, with a count of the rest', () => {
     const err = configError('ssh: {usr: root}\ninventory: {file: n}\n');
-    assert.equal(err.message, `${SOURCE}: ssh.usr: unknown field (known fields: user, identityFile, passphraseFile, passphraseEnv, agentSocket, knownHostsFile, trustOnFirstUseFile, insecureIgnoreHostKeys, connectTimeoutMs, handshakeTimeoutMs, keepaliveIntervalMs, keepaliveCountMax, maxConcurrentConnects, connectionsPerNode) (and 1 more problem)`);
+    assert.equal(err.message, `${SOURCE}: ssh.usr: unknown field (known fields: user, identityFile, passphraseFile, passphraseEnv, agentSocket, knownHostsFile, trustOnFirstUseFile, insecureIgnoreHostKeys, connectTimeoutMs, handshakeTimeoutMs, keepaliveIntervalMs, keepaliveCountMax, maxConcurrentConnects, connectionWindowBytes, connectionsPerNode) (and 1 more problem)`);
   });
 });
