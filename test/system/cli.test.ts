@@ -194,8 +194,10 @@ test('scan output is a known_hosts file OpenSSH trusts, plain and hashed, [addre
     const file = join(work, hash ? 'known_hosts.scan-hashed' : 'known_hosts.scan');
     writeFileSync(file, r.stdout);
     if (hash) {
-      assert.doesNotMatch(r.stdout, /n1|198\.18\./, 'no name in clear');
-      assert.equal(r.stdout.trim().split('\n').length, 8, 'one line per name');
+      const lines = r.stdout.trim().split('\n');
+      assert.equal(lines.length, 8, 'one line per name');
+      // Only the host field: a key's base64 may contain "n1" by chance.
+      for (const line of lines) assert.match(line.split(' ')[0]!, /^\|1\|[A-Za-z0-9+/]+=*\|[A-Za-z0-9+/]+=*$/, 'no name in clear');
     } else {
       assert.match(r.stdout, new RegExp(`^n1,${escape(n1.address)} ${escape(n1.hostPublicKey)}$`, 'm'));
       assert.match(r.stdout, new RegExp(`^\\[${refusing.name}\\]:2222,\\[${escape(refusing.address)}\\]:2222 ${escape(refusing.hostPublicKey)}$`, 'm'));
