@@ -128,7 +128,7 @@ export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
         if (this.log.isInfoEnabled()) this.log.info('dial refused by policy', { target: error.target, reason: error.reason });
       } else if (this.log.isDebugEnabled()) this.log.debug('dial failed', { target: resolution?.target ?? String(target), node, error: error.message });
       if (this.listenerCount('dial') > 0) {
-        const text = resolution?.target ?? (typeof target === 'string' ? target : JSON.stringify(target));
+        const text = resolution?.target ?? (typeof target === 'string' ? target : targetText(target));
         this.emit('dial', { target: text, node, reason: resolution?.reason, durationMs: performance.now() - started, error });
       }
       throw err;
@@ -195,4 +195,13 @@ function parseCidrs(texts: readonly string[], field: string): Cidr[] {
     if (!cidr) throw new ConfigError(`${field}[${i}]`, `"${text}" is not a CIDR`);
     return cidr;
   });
+}
+
+/** A target that failed to parse, for the 'dial' event: JSON when it can be (a BigInt port cannot). */
+function targetText(target: unknown): string {
+  try {
+    return JSON.stringify(target) ?? String(target);
+  } catch {
+    return String(target);
+  }
 }

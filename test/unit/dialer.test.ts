@@ -106,3 +106,14 @@ test('dialer cache: invalid targets keep failing as InvalidTargetError, even one
   assert.throws(() => dialer.resolve(stringPort), InvalidTargetError);
   await pool.close();
 });
+
+test("a target that cannot be turned into JSON fails as InvalidTargetError, with a 'dial' listener too", async () => {
+  const { pool, dialer } = makeDialer();
+  const events: Array<{ target: string; error: Error | undefined }> = [];
+  dialer.on('dial', (event) => events.push(event));
+  const bad = { kind: 'address', host: '198.19.1.7', port: 10n } as unknown as DialTarget;
+  await assert.rejects(dialer.dial(bad), InvalidTargetError);
+  assert.equal(events.length, 1);
+  assert.ok(events[0]!.error instanceof InvalidTargetError);
+  await pool.close();
+});
