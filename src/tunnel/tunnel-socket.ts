@@ -66,7 +66,9 @@ export class TunnelSocket extends Duplex {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.whenWritable(() => {
-      if (this.destroyed || this.channelClosed) {
+      // The wait may end because the node closed the channel (its 'close' listeners run in turn): ssh2 has
+      // ended the channel's writable side by then, and a write there would fail as "write after end".
+      if (this.destroyed || this.channelClosed || !this.channel.writable) {
         callback(Object.assign(new Error('write after the channel closed'), { code: 'EPIPE' }));
         return;
       }

@@ -1,0 +1,31 @@
+// TunnelSocket over a channel whose write gate is held, as the SendPacer holds it while sshd has not
+// acknowledged enough: when the node closes the channel meanwhile, the waiting write fails cleanly (EPIPE)
+// and the socket closes, instead of failing as "write after end".
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { TunnelSocket } from '../../src/tunnel/tunnel-socket.js';
+
+test('a write waiting for the connection fails with EPIPE when the node closes the channel first', async () => {
+  const stream = new PassThrough();
+  const held: Array<() => void> = [];
+  // Ssh2Session's listener comes first (it is registered when the channel opens): it lets the waiters go.
+  stream.once('close', () => held.splice(0).forEach((proceed) => proceed()));
+  const socket = new TunnelSocket(
+    { stream, whenWritable: (proceed) => held.push(proceed) },
+    { node: 'n1', remoteAddress: '198.19.1.7', remotePort: 8080 },
+  );
+  const errors: Error[] = [];
+  socket.on('error', (err) => errors.push(err));
+  const written = new Promise<Error | null | undefined>((resolve) => socket.write(Buffer.alloc(64 * 1024), resolve));
+  assert.equal(held.length, 1, 'the write waits at the gate');
+  // What ssh2 does on CHANNEL_CLOSE: end both sides, then 'close'.
+  stream.end();
+  stream.resume();
+  stream.destroy();
+  const err = await written;
+  assert.equal((err as NodeJS.ErrnoException | undefined)?.code, 'EPIPE');
+  await new Promise((resolve) => (socket.closed ? resolve(undefined) : socket.once('close', resolve)));
+  assert.equal(socket.bytesWritten, 0, 'nothing counted as sent');
+  assert.deepEqual(errors.map((e) => (e as NodeJS.ErrnoException).code), ['EPIPE']);
+});
