@@ -26,6 +26,8 @@ export function publicTunnelStatus(s: TunnelStatus): TunnelStatus {
     hostKeyFingerprint: s.hostKeyFingerprint,
     draining: s.draining,
     openStreams: s.openStreams,
+    connections: s.connections,
+    inFlightBytes: s.inFlightBytes,
     bytesIn: s.bytesIn,
     bytesOut: s.bytesOut,
     health: s.health && {

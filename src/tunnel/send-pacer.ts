@@ -12,6 +12,19 @@ export interface WindowedChannel {
   readonly outgoing?: { window?: number; packetSize?: number };
 }
 
+/**
+ * What one channel may always have in flight to OpenSSH's sshd: its channel_check_window() acknowledges once
+ * more than three packets are unacknowledged, so four always draw an acknowledgement. For other servers the
+ * rule is unknown and channels are not paced (the floor is their whole window).
+ * @param remoteSoftware the server's software as its banner gives it ("OpenSSH_9.2p1 Debian-2+deb12u10")
+ */
+export function pacingFloor(remoteSoftware: unknown, channel: WindowedChannel): number {
+  const window = channel.outgoing?.window ?? 0;
+  const packetSize = channel.outgoing?.packetSize;
+  if (typeof remoteSoftware !== 'string' || !remoteSoftware.startsWith('OpenSSH') || !packetSize) return window;
+  return Math.min(window, 4 * packetSize);
+}
+
 /** One channel's share: its window when it opened, and what it had in flight when last looked at. */
 export class ChannelCredit {
   inFlight = 0;

@@ -27,6 +27,14 @@ export class SessionGroup implements SshSession {
     return this.members.reduce((sum, m) => sum + m.openChannels, 0);
   }
 
+  get connections(): number {
+    return this.members.reduce((sum, m) => sum + m.connections, 0);
+  }
+
+  get inFlightBytes(): number {
+    return this.members.reduce((sum, m) => sum + m.inFlightBytes, 0);
+  }
+
   openChannel(host: string, port: number): Promise<SshChannel> {
     return this.leastLoaded().openChannel(host, port);
   }

@@ -19,6 +19,10 @@ export interface SshSession {
   readonly queuedBytes: number;
   /** Channels open (or opening) on this connection. */
   readonly openChannels: number;
+  /** SSH connections behind this session (more than one with connectionsPerNode). */
+  readonly connections: number;
+  /** Data the channels sent that the node has not acknowledged yet (see SendPacer), as last counted. */
+  readonly inFlightBytes: number;
   /**
    * Opens a direct-tcpip channel to host:port as seen from the node. Rejects with ChannelOpenError when
    * the node refuses, TunnelClosedError when the connection goes away first.

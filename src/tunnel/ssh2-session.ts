@@ -3,7 +3,7 @@ import type net from 'node:net';
 import type { Client } from 'ssh2';
 import { ChannelOpenError, TunnelClosedError } from '../errors.js';
 import type { SshChannel, SshSession } from './ssh-session.js';
-import { SendPacer, type WindowedChannel } from './send-pacer.js';
+import { SendPacer, pacingFloor, type WindowedChannel } from './send-pacer.js';
 
 /** What ssh2 says when the connection died with channel opens outstanding. */
 const CONNECTION_GONE = 'No response from server';
@@ -40,18 +40,6 @@ function sendIgnore(client: Client): void {
   packet[start] = MSG_IGNORE;
   packet.writeUInt32BE(0, start + 1); // empty data string
   sendPacket(protocol, writer.finalize(packet));
-}
-
-/**
- * What one channel may always have in flight to OpenSSH's sshd: its channel_check_window() acknowledges once
- * more than three packets are unacknowledged, so four always draw an acknowledgement. For other servers the
- * rule is unknown and channels are not paced (the floor is their whole window).
- */
-function pacingFloor(remoteSoftware: unknown, channel: WindowedChannel): number {
-  const window = channel.outgoing?.window ?? 0;
-  const packetSize = channel.outgoing?.packetSize;
-  if (typeof remoteSoftware !== 'string' || !remoteSoftware.startsWith('OpenSSH') || !packetSize) return window;
-  return Math.min(window, 4 * packetSize);
 }
 
 export interface Ssh2SessionLimits {
@@ -111,6 +99,12 @@ export class Ssh2Session implements SshSession {
 
   get openChannels(): number {
     return this.channels;
+  }
+
+  readonly connections = 1;
+
+  get inFlightBytes(): number {
+    return this.pacer.inFlight;
   }
 
   openChannel(host: string, port: number): Promise<SshChannel> {

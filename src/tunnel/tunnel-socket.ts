@@ -2,6 +2,9 @@ import { Duplex } from 'node:stream';
 import { isIPv6 } from 'node:net';
 import type { SshChannel } from './ssh-session.js';
 
+/** The most one write hands the channel at once: what `pipe` from a TCP socket delivers anyway. */
+const WRITE_SLICE_BYTES = 64 * 1024;
+
 export interface TunnelSocketInit {
   /** The node whose tunnel carries this stream. */
   node: string;
@@ -65,6 +68,14 @@ export class TunnelSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.writeFrom(chunk, 0, callback);
+  }
+
+  /**
+   * Writes `chunk` from `offset` in slices, each through the connection's gate, so that one large write
+   * (a 100 MiB Buffer) cannot put more than a slice in flight past the pacing the gate does.
+   */
+  private writeFrom(chunk: Buffer, offset: number, callback: (error?: Error | null) => void): void {
     this.whenWritable(() => {
       // The wait may end because the node closed the channel (its 'close' listeners run in turn): ssh2 has
       // ended the channel's writable side by then, and a write there would fail as "write after end".
@@ -72,11 +83,15 @@ export class TunnelSocket extends Duplex {
         callback(Object.assign(new Error('write after the channel closed'), { code: 'EPIPE' }));
         return;
       }
-      this.bytesWritten += chunk.length;
+      const end = Math.min(chunk.length, offset + WRITE_SLICE_BYTES);
+      const slice = offset === 0 && end === chunk.length ? chunk : chunk.subarray(offset, end);
+      this.bytesWritten += slice.length;
       this.touch();
+      // A microtask per slice keeps a huge write from growing the stack.
+      const next = (): void => (end < chunk.length ? queueMicrotask(() => this.writeFrom(chunk, end, callback)) : callback());
       // The channel's own buffer follows the remote window; wait for it too.
-      if (this.channel.write(chunk)) callback();
-      else this.channel.once('drain', () => callback());
+      if (this.channel.write(slice)) next();
+      else this.channel.once('drain', next);
     });
   }
 

@@ -57,6 +57,10 @@ export interface TunnelStatus {
   hostKeyFingerprint: string | undefined;
   draining: boolean;
   openStreams: number;
+  /** SSH connections to the node now (connectionsPerNode when READY, else 0). */
+  connections: number;
+  /** Sent through the tunnel and not yet acknowledged by the node's sshd (bounded by connectionWindowBytes). */
+  inFlightBytes: number;
   bytesIn: number;
   bytesOut: number;
   /** The active health check's view, when one runs (filled in by the pool). */
@@ -266,6 +270,8 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
       hostKeyFingerprint: this.hostKeyFingerprint,
       draining: this.draining,
       openStreams: this.streams.size,
+      connections: this.session?.connections ?? 0,
+      inFlightBytes: this.session?.inFlightBytes ?? 0,
       bytesIn,
       bytesOut,
     };

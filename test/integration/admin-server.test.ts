@@ -255,7 +255,7 @@ test('/status is JSON with version, uptime, readiness and every tunnel, and no u
   assert.equal(typeof body.uptimeSeconds, 'number');
   assert.deepEqual(body.ready, { ready: true, readyCount: 3, total: 3, reasons: [], readyFraction: 0.5 });
   assert.deepEqual(body.tunnels.map((t) => t.node).sort(), ['n1', 'n2', 'n3']);
-  const allowed = new Set(['node', 'address', 'sshPort', 'state', 'since', 'lastError', 'attempts', 'nextRetryAt', 'hostKeyFingerprint', 'draining', 'openStreams', 'bytesIn', 'bytesOut', 'health']);
+  const allowed = new Set(['node', 'address', 'sshPort', 'state', 'since', 'lastError', 'attempts', 'nextRetryAt', 'hostKeyFingerprint', 'draining', 'openStreams', 'connections', 'inFlightBytes', 'bytesIn', 'bytesOut', 'health']);
   for (const t of body.tunnels) {
     assert.equal(t.state, 'READY');
     assert.match(String(t.hostKeyFingerprint), /^SHA256:/);

@@ -56,11 +56,18 @@ test('connectionsPerNode 2 holds two SSH connections to the node, READY as one t
   assert.equal((await sshSessions()) - sessionsBefore, 2);
   const [status] = pool.status();
   assert.equal(status?.state, 'READY');
+  assert.equal(status?.connections, 2);
   assert.equal(status?.hostKeyFingerprint, node.hostKeyFingerprint);
 });
 
-test('16 streams pushing 2 MiB each through a 64 KiB connection window all arrive intact', { timeout: 120_000 }, async () => {
+test('16 streams pushing 2 MiB each through a 64 KiB connection window all arrive intact, paced', { timeout: 120_000 }, async () => {
   const podIP = node.podIPs[0]!;
+  // What sshd has not acknowledged, sampled while the streams push. Paced, it stays under the budget plus, per
+  // stream, the four packets (128 KiB) each may always keep in flight and the 64 KiB slice it may add to them;
+  // unpaced, each stream could have sshd's whole 2 MiB window out.
+  const limit = 2 * (64 * 1024) + 16 * (128 * 1024 + 64 * 1024);
+  let most = 0;
+  const sampler = setInterval(() => (most = Math.max(most, pool.status()[0]?.inFlightBytes ?? 0)), 1);
   const results = await Promise.all(
     Array.from({ length: 16 }, async () => {
       const payload = randomBytes(2 * 1024 * 1024);
@@ -68,7 +75,10 @@ test('16 streams pushing 2 MiB each through a 64 KiB connection window all arriv
       return echoed.length === payload.length && sha256(echoed) === sha256(payload);
     }),
   );
+  clearInterval(sampler);
   assert.deepEqual(results.filter((ok) => !ok).length, 0);
+  assert.ok(most > 0, 'in-flight data is counted against sshd\'s acknowledgements');
+  assert.ok(most <= limit, `in flight at most ${limit} bytes, saw ${most}`);
 });
 
 test('killing one of the two sshd sessions fails the node\'s streams and brings both back', { timeout: 60_000 }, async () => {

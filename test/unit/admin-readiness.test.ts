@@ -18,6 +18,8 @@ function tunnel(node: string, state: TunnelState, extra: Partial<TunnelStatus> =
     hostKeyFingerprint: undefined,
     draining: false,
     openStreams: 0,
+    connections: state === TunnelState.READY ? 1 : 0,
+    inFlightBytes: 0,
     bytesIn: 0,
     bytesOut: 0,
     ...extra,

@@ -181,7 +181,7 @@ describe('status table', () => {
   const tunnel = {
     node: 'n1', address: '198.18.0.11', sshPort: 22, state: 'READY' as const, since: '2025-01-01T00:00:00Z', lastError: undefined,
     attempts: 0, nextRetryAt: undefined, hostKeyFingerprint: 'SHA256:0123456789abcdefghijklmnop', draining: false,
-    openStreams: 3, bytesIn: 2048, bytesOut: 100, health: { lastProbeAt: '2025-01-01T00:09:50Z', rttMs: 4.2, consecutiveFailures: 0, lastProbeError: undefined },
+    openStreams: 3, connections: 2, inFlightBytes: 131072, bytesIn: 2048, bytesOut: 100, health: { lastProbeAt: '2025-01-01T00:09:50Z', rttMs: 4.2, consecutiveFailures: 0, lastProbeError: undefined },
   };
   const status: AdminStatus = {
     version: '0.1.0', uptimeSeconds: 600,
@@ -190,7 +190,7 @@ describe('status table', () => {
       tunnel,
       { ...tunnel, node: 'n2', address: '198.18.0.12', state: 'TRANSIENT_FAILURE' as never, since: '2025-01-01T00:09:00Z', attempts: 4,
         lastError: { code: 'ERR_CONNECT', message: 'cannot reach node n2: connection refused (198.18.0.12:22)' },
-        nextRetryAt: '2025-01-01T00:10:30Z', hostKeyFingerprint: undefined, openStreams: 0, health: undefined },
+        nextRetryAt: '2025-01-01T00:10:30Z', hostKeyFingerprint: undefined, openStreams: 0, connections: 0, inFlightBytes: 0, health: undefined },
     ],
   };
 

@@ -19,7 +19,7 @@ function statusBody(ready: boolean): string {
     node, address: `198.18.0.${node.slice(1)}`, sshPort: 22, state, since: new Date(Date.now() - 65_000).toISOString(),
     lastError: lastError && { code: 'ERR_AUTH', message: lastError }, attempts: 1, nextRetryAt: undefined,
     hostKeyFingerprint: state === 'READY' ? 'SHA256:abcdefghijklmnopqrstuvwxyz' : undefined, draining: false,
-    openStreams: 2, bytesIn: 10, bytesOut: 20, health: { lastProbeAt: undefined, rttMs: 3.4, consecutiveFailures: 0, lastProbeError: undefined },
+    openStreams: 2, connections: state === 'READY' ? 1 : 0, inFlightBytes: 0, bytesIn: 10, bytesOut: 20, health: { lastProbeAt: undefined, rttMs: 3.4, consecutiveFailures: 0, lastProbeError: undefined },
   });
   return `${JSON.stringify(
     {
@@ -99,7 +99,7 @@ describe('ssh-egress status', () => {
     writeFileSync(config, `ssh: { user: root }\ninventory: { nodes: [{ name: n1, address: 198.18.0.11 }] }\nlisteners: { admin: { listen: "${base}" } }\n`);
     const r = await status(['--config', config, '-o', 'wide']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^NODE\s+ADDRESS\s+STATE\s+SINCE\s+ATTEMPTS\s+NEXT RETRY\s+STREAMS\s+BYTES IN\s+BYTES OUT\s+RTT\s+PROBE FAILURES\s+HOST KEY\s+LAST ERROR$/m);
+    assert.match(r.stdout, /^NODE\s+ADDRESS\s+STATE\s+SINCE\s+ATTEMPTS\s+NEXT RETRY\s+STREAMS\s+CONNECTIONS\s+IN FLIGHT\s+BYTES IN\s+BYTES OUT\s+RTT\s+PROBE FAILURES\s+HOST KEY\s+LAST ERROR$/m);
   });
 
   it('exit 2 when the daemon cannot be asked: nothing listening, or not an ssh-egress admin server', async () => {

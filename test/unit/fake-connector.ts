@@ -11,6 +11,8 @@ export class FakeSession implements SshSession {
 
   /** What the tests set to steer a group's placement. */
   queuedBytes = 0;
+  readonly connections = 1;
+  inFlightBytes = 0;
 
   get openChannels(): number {
     return this.channels.filter((c) => !c.destroyed).length;

@@ -1,7 +1,7 @@
 // SendPacer: a connection's channels share a budget of unacknowledged data, and none can starve.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SendPacer } from '../../src/tunnel/send-pacer.js';
+import { SendPacer, pacingFloor } from '../../src/tunnel/send-pacer.js';
 
 const KiB = 1024;
 const WINDOW = 2048 * KiB; // what OpenSSH's sshd grants a direct-tcpip channel
@@ -86,4 +86,12 @@ test('a closed channel stops counting and its waiting writer goes on; releaseAll
   assert.equal(pacer.inFlight, FLOOR);
   pacer.releaseAll();
   assert.deepEqual(went, ['a', 'b']);
+});
+
+test('only OpenSSH servers are paced: four of their packets always draw an acknowledgement', () => {
+  const channel = { outgoing: { window: WINDOW, packetSize: 32 * KiB } };
+  assert.equal(pacingFloor('OpenSSH_9.2p1 Debian-2+deb12u10', channel), 128 * KiB);
+  assert.equal(pacingFloor('OpenSSH_9.2p1', { outgoing: { window: 64 * KiB, packetSize: 32 * KiB } }), 64 * KiB, 'never above the window');
+  for (const other of ['dropbear_2022.83', 'ssh2js1.17.0', undefined]) assert.equal(pacingFloor(other, channel), WINDOW, String(other));
+  assert.equal(pacingFloor('OpenSSH_9.2p1', { outgoing: { window: WINDOW } }), WINDOW, 'no packet size known: not paced');
 });

@@ -3,7 +3,7 @@
 // and the socket closes, instead of failing as "write after end".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
+import { Duplex, PassThrough } from 'node:stream';
 import { TunnelSocket } from '../../src/tunnel/tunnel-socket.js';
 
 test('a write waiting for the connection fails with EPIPE when the node closes the channel first', async () => {
@@ -28,4 +28,22 @@ test('a write waiting for the connection fails with EPIPE when the node closes t
   await new Promise((resolve) => (socket.closed ? resolve(undefined) : socket.once('close', resolve)));
   assert.equal(socket.bytesWritten, 0, 'nothing counted as sent');
   assert.deepEqual(errors.map((e) => (e as NodeJS.ErrnoException).code), ['EPIPE']);
+});
+
+test('a large write passes the gate in 64 KiB slices and arrives whole, in order', async () => {
+  const slices: Buffer[] = [];
+  // A channel that keeps what is written to it (each slice the gate let through) and sends nothing back.
+  const stream = new Duplex({ read() {}, write: (chunk: Buffer, _encoding, done) => (slices.push(chunk), done()) });
+  let gatePasses = 0;
+  const socket = new TunnelSocket(
+    { stream, whenWritable: (proceed) => setImmediate(() => (gatePasses++, proceed())) },
+    { node: 'n1', remoteAddress: '198.19.1.7', remotePort: 8080 },
+  );
+  const payload = Buffer.from(Array.from({ length: 1024 * 1024 + 5 }, (_, i) => i % 251));
+  await new Promise<void>((resolve, reject) => socket.write(payload, (err) => (err ? reject(err) : resolve())));
+  assert.equal(gatePasses, 17, 'sixteen 64 KiB slices and the last 5 bytes, each through the gate');
+  assert.deepEqual([...new Set(slices.slice(0, -1).map((s) => s.length))], [64 * 1024]);
+  assert.ok(Buffer.concat(slices).equals(payload), 'whole and in order');
+  assert.equal(socket.bytesWritten, payload.length);
+  socket.destroy();
 });
