@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
@@ -10,7 +10,7 @@ import { startSimulatedCluster, type SimulatedCluster } from '../../src/simulato
 import { TunnelPool } from '../../src/tunnel/pool.js';
 import { Dialer } from '../../src/dialer/dialer.js';
 import { ChannelOpenError, NoRouteError } from '../../src/errors.js';
-import type { Duplex } from 'node:stream';
+import { roundTrip, sha256 } from '../support/streams.js';
 
 let cluster: SimulatedCluster;
 let pool: TunnelPool;
@@ -95,9 +95,7 @@ test('1 MiB round-trips intact through an echo stream', async () => {
   const payload = randomBytes(1024 * 1024);
   const podIP = cluster.podIPs.n2?.[0];
   const stream = await dialer.dial(`${podIP}:7`);
-  const received = collect(stream);
-  stream.end(payload);
-  const echoed = await received;
+  const echoed = await roundTrip(stream, payload);
   assert.equal(sha256(echoed), sha256(payload));
 });
 
@@ -152,15 +150,4 @@ test('a node whose connections drop fails its open streams promptly and reconnec
   again.destroy();
 });
 
-function collect(stream: Duplex): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
-    stream.on('error', reject);
-  });
-}
 
-function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}

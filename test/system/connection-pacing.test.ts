@@ -3,12 +3,12 @@
 // what sshd needs to see before it acknowledges.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { Duplex } from 'node:stream';
 import { Dialer, TunnelPool, loadInventory } from '../../src/index.js';
 import { loadTopology } from './topology.js';
+import { roundTrip, sha256 } from '../support/streams.js';
 
 const t = loadTopology();
 const node = t.nodes[0]!;
@@ -39,18 +39,6 @@ before(async () => {
 after(async () => {
   await pool?.close();
 });
-
-const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
-
-function roundTrip(stream: Duplex, payload: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
-    stream.on('error', reject);
-    stream.end(payload);
-  });
-}
 
 test('connectionsPerNode 2 holds two SSH connections to the node, READY as one tunnel', async () => {
   assert.equal((await sshSessions()) - sessionsBefore, 2);

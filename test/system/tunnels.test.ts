@@ -2,16 +2,16 @@
 // goes through the node that owns it, bytes arrive intact, and what only a tunnel can reach stays so.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Duplex } from 'node:stream';
 import { Dialer, HostKeyMismatchError, TunnelPool, loadInventory } from '../../src/index.js';
 import { loadTopology } from './topology.js';
+import { roundTrip, sha256 } from '../support/streams.js';
 
 const t = loadTopology();
 let pool: TunnelPool;
@@ -40,18 +40,6 @@ async function get(agent: http.Agent, url: string): Promise<{ status: number; bo
     req.on('error', reject);
   });
 }
-
-function roundTrip(stream: Duplex, payload: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
-    stream.on('error', reject);
-    stream.end(payload);
-  });
-}
-
-const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 test('every tunnel is READY with the host key known_hosts pins', () => {
   const status = pool.status();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
@@ -10,6 +10,7 @@ import type { NodeSpec } from '../../src/nodes/node-spec.js';
 import { startSimulatedCluster, type SimulatedCluster } from '../../src/simulator/index.js';
 import { routeFor } from '../../src/simulator/routes.js';
 import { generateEd25519 } from '../../src/simulator/ssh-keys.js';
+import { readAll, sha256 } from '../support/streams.js';
 
 const { Client, utils } = ssh2;
 
@@ -90,18 +91,7 @@ function forward(client: InstanceType<typeof Client>, host: string, port: number
   });
 }
 
-function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
 
-function readAll(stream: Duplex): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.once('end', () => resolve(Buffer.concat(chunks)));
-    stream.once('error', reject);
-  });
-}
 
 /** A one-shot HTTP/1.1 request over any stream; the server closes after answering. */
 async function http(stream: Duplex, method: string, path: string, body?: Buffer): Promise<{ status: number; body: string }> {
