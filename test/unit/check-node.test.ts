@@ -12,20 +12,10 @@ import {
   HostKeyMismatchError,
   HostKeyUnknownError,
 } from '../../src/errors.js';
-import type { NodeSpec } from '../../src/nodes/node-spec.js';
 import type { ConnectObserver } from '../../src/tunnel/ssh2-connector.js';
-import { FakeSession } from './fake-connector.js';
+import { FakeSession, node as nodeSpec } from './fake-connector.js';
 
-const node: NodeSpec = {
-  name: 'n1',
-  address: '198.18.0.11',
-  aliases: [],
-  sshPort: 22,
-  kubeletPort: 10250,
-  podCIDRs: [],
-  hostKeyFingerprints: [],
-  labels: {},
-};
+const node = nodeSpec('n1');
 
 type Script = (observer: ConnectObserver) => Promise<FakeSession>;
 

@@ -8,6 +8,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { ConfigError, HostKeyMismatchError, HostKeyRevokedError, KnownHostsError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import type { NodeSpec } from '../../src/nodes/node-spec.js';
+import { node as nodeSpec } from './fake-connector.js';
 import { fingerprintOf } from '../../src/tunnel/fingerprint.js';
 import { createHostKeyVerifier, type HostKeyVerdict } from '../../src/tunnel/host-key-verifier.js';
 import { KnownHosts } from '../../src/tunnel/known-hosts.js';
@@ -41,19 +42,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const key = (i: number): Key => keys[i] as Key;
 const freshPath = (): string => join(dir, `tofu-${++fileCount}`);
 
-function node(overrides: Partial<NodeSpec> = {}): NodeSpec {
-  return {
-    name: 'n1',
-    address: '198.18.0.11',
-    aliases: [],
-    sshPort: 22,
-    kubeletPort: 10250,
-    podCIDRs: [],
-    hostKeyFingerprints: [],
-    labels: {},
-    ...overrides,
-  };
-}
+const node = (overrides: Partial<NodeSpec> = {}): NodeSpec => nodeSpec('n1', overrides);
 
 function lines(path: string): string[] {
   return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
