@@ -126,9 +126,11 @@ export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
       // The level checks first: winston builds and formats the entry even when its level is filtered out.
       if (error instanceof PolicyDeniedError) {
         if (this.log.isInfoEnabled()) this.log.info('dial refused by policy', { target: error.target, reason: error.reason });
-      } else if (this.log.isDebugEnabled()) this.log.debug('dial failed', { target: resolution?.target ?? String(target), node, error: error.message });
+      } else if (this.log.isDebugEnabled()) {
+        this.log.debug('dial failed', { target: resolution?.target ?? targetText(target), node, error: error.message });
+      }
       if (this.listenerCount('dial') > 0) {
-        const text = resolution?.target ?? (typeof target === 'string' ? target : targetText(target));
+        const text = resolution?.target ?? targetText(target);
         this.emit('dial', { target: text, node, reason: resolution?.reason, durationMs: performance.now() - started, error });
       }
       throw err;
@@ -197,8 +199,9 @@ function parseCidrs(texts: readonly string[], field: string): Cidr[] {
   });
 }
 
-/** A target that failed to parse, for the 'dial' event: JSON when it can be (a BigInt port cannot). */
+/** A target that failed to parse, for the log and the 'dial' event: objects as JSON when they can be (a BigInt port cannot). */
 function targetText(target: unknown): string {
+  if (typeof target === 'string') return target;
   try {
     return JSON.stringify(target) ?? String(target);
   } catch {
