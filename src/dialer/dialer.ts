@@ -17,7 +17,6 @@ import type { DestinationPolicyOptions } from './policy-options.js';
 import { TunnelHttpAgent, TunnelHttpsAgent } from './http-agents.js';
 import { createUndiciConnector, type UndiciConnector } from './undici-connector.js';
 import { ResolutionCache } from './resolution-cache.js';
-import { ipRanges } from './ip-range.js';
 
 /** Targets whose resolution is kept; a few thousand cover a cluster's kubelets, busy pods and services. */
 const RESOLUTION_CACHE_ENTRIES = 4096;
@@ -187,7 +186,7 @@ function compileSettings(options: DialerOptions): DialerSettings {
   if (!Number.isInteger(dialTimeoutMs) || dialTimeoutMs < 1) {
     throw new ConfigError('dialTimeoutMs', `must be an integer >= 1, got ${JSON.stringify(options.dialTimeoutMs)}`);
   }
-  const rules = { serviceCIDRs: ipRanges(parseCidrs(options.serviceCIDRs ?? [], 'serviceCIDRs')), allowedCIDRs: ipRanges(policy.allowedCIDRs) };
+  const rules = { serviceCIDRs: parseCidrs(options.serviceCIDRs ?? [], 'serviceCIDRs'), allowedCIDRs: policy.allowedCIDRs };
   return { rules, policy, dialTimeoutMs };
 }
 

@@ -1,7 +1,6 @@
 import { PolicyDeniedError } from '../errors.js';
-import type { Cidr } from '../net/cidr.js';
-import { compilePolicy, type CompiledAllowRule, type CompiledPolicy, type DestinationPolicyOptions } from './policy-options.js';
-import { inRange, ipNumber, ipRange, type IpRange } from './ip-range.js';
+import { ipNumber, type Cidr } from '../net/cidr.js';
+import { compilePolicy, type CompiledPolicy, type DestinationPolicyOptions } from './policy-options.js';
 import type { Route } from './router.js';
 import type { RoutingTable } from './routing-table.js';
 
@@ -14,12 +13,9 @@ import type { RoutingTable } from './routing-table.js';
 export class DestinationPolicy {
   /** Every allowed range, whatever its ports: the router routes them, the check below filters ports. */
   readonly allowedCIDRs: readonly Cidr[];
-  /** The allow rules with the ranges they cover, so a port check parses the address once, not per rule. */
-  private readonly allowRanges: ReadonlyArray<{ rule: CompiledAllowRule; range: IpRange }>;
 
   private constructor(private readonly compiled: CompiledPolicy) {
     this.allowedCIDRs = compiled.allow.map((rule) => rule.cidr);
-    this.allowRanges = compiled.allow.map((rule) => ({ rule, range: ipRange(rule.cidr) }));
   }
 
   /** Validates the options; throws ConfigError naming the offending field. */
@@ -60,8 +56,9 @@ export class DestinationPolicy {
   }
 
   private allowedPortDenial(host: string, port: number): string | undefined {
+    // Parsed once, not per rule.
     const ip = ipNumber(host);
-    const covering = this.allowRanges.filter((entry) => ip !== undefined && inRange(ip, entry.range)).map((entry) => entry.rule);
+    const covering = ip === undefined ? [] : this.compiled.allow.filter((rule) => rule.cidr.includes(ip));
     if (covering.some((rule) => rule.ports === undefined || rule.ports.has(port))) return undefined;
     const list = covering.map((rule) => `${rule.ports?.text ?? 'any'} (${rule.cidr.text})`).join('; ');
     return `port ${port} is not allowed for ${host}; allowed ports are ${list}`;

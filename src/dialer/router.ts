@@ -1,7 +1,7 @@
 import { NoRouteError } from '../errors.js';
 import type { ParsedTarget } from './target.js';
 import { nodeForHost, type RoutingTable } from './routing-table.js';
-import { inAnyRange, inRange, ipNumber, type IpNumber, type IpRanges } from './ip-range.js';
+import { ipNumber, type Cidr, type IpNumber } from '../net/cidr.js';
 
 /** Why a route was chosen; also a metric label later. */
 export type RouteReason = 'kubelet' | 'node' | 'pod' | 'service' | 'allowed';
@@ -12,9 +12,9 @@ export type Route =
   | { via: 'any'; host: string; port: number; reason: RouteReason };
 
 export interface RoutingRules {
-  serviceCIDRs: IpRanges;
+  serviceCIDRs: readonly Cidr[];
   /** Extra ranges any tunnel may reach; nothing outside the cluster is reachable otherwise. */
-  allowedCIDRs: IpRanges;
+  allowedCIDRs: readonly Cidr[];
 }
 
 type AddressTarget = Extract<ParsedTarget, { kind: 'address' }>;
@@ -33,18 +33,18 @@ const nodeAddress: Strategy = (target, table) => {
 /** A pod IP: the tunnel of the node whose pod CIDR holds it. */
 const podIp: Strategy = (target, table, _rules, ip) => {
   if (ip === undefined) return undefined;
-  const owner = table.podCIDRs.find((entry) => inRange(ip, entry.range));
+  const owner = table.podCIDRs.find((entry) => entry.cidr.includes(ip));
   return owner && { via: 'node', node: owner.node.name, host: target.host, port: target.port, reason: 'pod' };
 };
 
 /** A ClusterIP: any node's kube-proxy can reach it. */
 const serviceIp: Strategy = (target, _table, rules, ip) =>
-  ip !== undefined && inAnyRange(ip, rules.serviceCIDRs)
+  ip !== undefined && rules.serviceCIDRs.some((cidr) => cidr.includes(ip))
     ? { via: 'any', host: target.host, port: target.port, reason: 'service' }
     : undefined;
 
 const allowed: Strategy = (target, _table, rules, ip) =>
-  ip !== undefined && inAnyRange(ip, rules.allowedCIDRs)
+  ip !== undefined && rules.allowedCIDRs.some((cidr) => cidr.includes(ip))
     ? { via: 'any', host: target.host, port: target.port, reason: 'allowed' }
     : undefined;
 

@@ -1,6 +1,5 @@
 import type { NodeSpec } from '../nodes/node-spec.js';
 import { normalizeIp, parseCidr, type Cidr } from '../net/cidr.js';
-import { ipRange, type IpRange } from './ip-range.js';
 
 /** Lookups from what a target names to the node that owns it, rebuilt when the node set changes. */
 export interface RoutingTable {
@@ -8,8 +7,8 @@ export interface RoutingTable {
   byName: Map<string, NodeSpec>;
   /** By address or alias: canonical IPs and lower-case host names. */
   byAddress: Map<string, NodeSpec>;
-  /** Pod CIDRs with their owners, in inventory order; `range` is what routing matches. */
-  podCIDRs: Array<{ cidr: Cidr; range: IpRange; node: NodeSpec }>;
+  /** Pod CIDRs with their owners, in inventory order. */
+  podCIDRs: Array<{ cidr: Cidr; node: NodeSpec }>;
 }
 
 function addressKey(address: string): string {
@@ -23,7 +22,7 @@ export function buildRoutingTable(nodes: readonly NodeSpec[]): RoutingTable {
     for (const address of [node.address, ...node.aliases]) table.byAddress.set(addressKey(address), node);
     for (const text of node.podCIDRs) {
       const cidr = parseCidr(text);
-      if (cidr) table.podCIDRs.push({ cidr, range: ipRange(cidr), node });
+      if (cidr) table.podCIDRs.push({ cidr, node });
     }
   }
   return table;

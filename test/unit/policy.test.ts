@@ -9,7 +9,6 @@ import { buildRoutingTable } from '../../src/dialer/routing-table.js';
 import { DestinationPolicy } from '../../src/dialer/policy.js';
 import type { DestinationPolicyOptions } from '../../src/dialer/policy-options.js';
 import { parsePortSpec } from '../../src/dialer/policy-ports.js';
-import { ipRanges } from '../../src/dialer/ip-range.js';
 
 function spec(name: string, address: string, extra: Partial<NodeSpec> = {}): NodeSpec {
   return { name, address, aliases: [], sshPort: 22, kubeletPort: 10250, podCIDRs: [], hostKeyFingerprints: [], labels: {}, ...extra };
@@ -19,12 +18,12 @@ const TABLE = buildRoutingTable([
   spec('n1', '198.18.0.11', { aliases: ['n1.cluster.internal'], podCIDRs: ['198.19.1.0/24'] }),
   spec('N2', '198.18.0.12', { kubeletPort: 10350, podCIDRs: ['198.19.2.0/24'] }),
 ]);
-const SERVICES = ipRanges([parseCidr('198.19.240.0/20')!]);
+const SERVICES = [parseCidr('198.19.240.0/20')!];
 
 /** Routes then checks, as Dialer.resolve does; returns the reason or throws. */
 function decide(policy: DestinationPolicy, target: DialTarget): RouteReason {
   const parsed = parseTarget(target);
-  const found = route(parsed, TABLE, { serviceCIDRs: SERVICES, allowedCIDRs: ipRanges(policy.allowedCIDRs) });
+  const found = route(parsed, TABLE, { serviceCIDRs: SERVICES, allowedCIDRs: policy.allowedCIDRs });
   policy.check(found, parsed.text, TABLE);
   return found.reason;
 }

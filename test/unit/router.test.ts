@@ -7,7 +7,6 @@ import { parseTarget, type DialTarget } from '../../src/dialer/target.js';
 import { route, type Route, type RoutingRules } from '../../src/dialer/router.js';
 import { buildRoutingTable, nodeForHost } from '../../src/dialer/routing-table.js';
 import { SpreadPicker } from '../../src/dialer/picker.js';
-import { ipRanges } from '../../src/dialer/ip-range.js';
 import { TunnelState } from '../../src/tunnel/state.js';
 import type { Tunnel } from '../../src/tunnel/tunnel.js';
 
@@ -31,8 +30,8 @@ const NODES: NodeSpec[] = [
 ];
 const TABLE = buildRoutingTable(NODES);
 const RULES: RoutingRules = {
-  serviceCIDRs: ipRanges(cidrs('10.96.0.0/12', 'fd00:96::/108')),
-  allowedCIDRs: ipRanges(cidrs('192.0.2.0/24')),
+  serviceCIDRs: cidrs('10.96.0.0/12', 'fd00:96::/108'),
+  allowedCIDRs: cidrs('192.0.2.0/24'),
 };
 
 function resolve(target: DialTarget, rules: RoutingRules = RULES): Route {
@@ -102,7 +101,7 @@ test('route: a node address or alias inside a pod CIDR goes to the node, not the
   });
   assert.deepEqual(route(parseTarget('198.19.1.249:80'), table, RULES), { via: 'node', node: 'n1', host: '198.19.1.249', port: 80, reason: 'pod' });
   // A service range that also covers a pod: the pod owner wins (strategies fall through in order).
-  const overlapping: RoutingRules = { serviceCIDRs: ipRanges(cidrs('198.19.0.0/16')), allowedCIDRs: [] };
+  const overlapping: RoutingRules = { serviceCIDRs: cidrs('198.19.0.0/16'), allowedCIDRs: [] };
   assert.deepEqual(resolve('198.19.1.9:80', overlapping), { via: 'node', node: 'n1', host: '198.19.1.9', port: 80, reason: 'pod' });
   assert.deepEqual(resolve('198.19.9.9:80', overlapping), { via: 'any', host: '198.19.9.9', port: 80, reason: 'service' });
 });
