@@ -11,7 +11,7 @@ import { fmt, ratio, verdict } from './lib/report.js';
 import { sshControlMaster, sshMuxForward, sshStdio } from './lib/sshd.js';
 import { figure, percentile, type Figure } from './lib/stats.js';
 import { firstByte, tcpOpener, type Opener } from './lib/traffic.js';
-import { Ssh2Session } from '../src/tunnel/ssh2-session.js';
+import { Ssh2Session } from '../src/ssh/ssh2-session.js';
 
 /** `ssh ... -W target` as a stream: a new process (and, without a master, a new SSH connection) per dial. */
 function stdioOpener(spawnIt: () => ChildProcess): Opener {
@@ -119,7 +119,7 @@ export const latency: Benchmark = {
       method:
         `Time from starting a dial to the first byte of the answer, one dial after another on a warm tunnel to node 1; ` +
         `p50 and p99 of each run (${options.runs} runs, interleaved), then the median over runs. ` +
-        '"Without the ACK fix" is the same dialer with its prompt acknowledgement switched off (src/tunnel/ssh2-session.ts: an ' +
+        '"Without the ACK fix" is the same dialer with its prompt acknowledgement switched off (src/ssh/ssh2-session.ts: an ' +
         'SSH_MSG_IGNORE after a small read that nothing else answered, so sshd\'s Nagle does not hold its next segment for our delayed ACK). ' +
         `A mode stops a run after ${RUN_BUDGET_MS / 1000} s (at least ${MIN_SAMPLES} dials), so slow paths have fewer samples.`,
       tables,

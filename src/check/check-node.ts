@@ -4,9 +4,9 @@ import { HostKeyMismatchError, HostKeyUnknownError, KubeletCertificateError } fr
 import type { NodeSpec } from '../nodes/node-spec.js';
 import type { CertificateInfo } from '../tls/certificate-info.js';
 import { probeKubelet } from '../tls/probe-kubelet.js';
-import { withDeadline } from '../tunnel/deadline.js';
-import type { SshConnector, SshSession } from '../tunnel/ssh-session.js';
-import type { ConnectObserver } from '../tunnel/ssh2-connector.js';
+import { withDeadline } from '../timing/deadline.js';
+import type { SshConnector, SshSession } from '../ssh/ssh-session.js';
+import type { ConnectObserver } from '../ssh/ssh2-connector.js';
 import type { CheckStepName, KubeletCheck, KubeletCertificateSummary, NodeCheckResult } from './check-result.js';
 import { describeFailure, stepOfFailure } from './plain-words.js';
 import { StepClock } from './step-clock.js';

@@ -2,7 +2,7 @@ import type tls from 'node:tls';
 import { silentLogger, type Logger } from '../log.js';
 import { loadCredentials, loadHostKeyPolicy } from '../tunnel/pool-credentials.js';
 import { POOL_DEFAULTS, resolvePoolOptions, type TunnelPoolOptions } from '../tunnel/pool-options.js';
-import { createSsh2Connector } from '../tunnel/ssh2-connector.js';
+import { createSsh2Connector } from '../ssh/ssh2-connector.js';
 import type { NodeCheckOptions } from './check-node.js';
 
 /** Quick retries when sshd drops a handshake before its banner (MaxStartups), as the pool does. */

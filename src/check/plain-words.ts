@@ -13,7 +13,7 @@ import {
   TunnelClosedError,
 } from '../errors.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
-import { describeSocketError } from '../tunnel/tcp-connect.js';
+import { describeSocketError } from '../ssh/tcp-connect.js';
 import type { CheckStepName, StepError } from './check-result.js';
 
 /** What a failure message needs to be specific: the node, the SSH user and the timeouts in force. */

@@ -3,11 +3,11 @@ import pLimit from 'p-limit';
 import { describeFailure } from '../check/plain-words.js';
 import { loadNodes } from '../config/index.js';
 import { ConfigError, ConnectError } from '../errors.js';
-import { formatHashedKnownHostsLines, formatKnownHostsLine } from '../tunnel/known-hosts.js';
+import { formatHashedKnownHostsLines, formatKnownHostsLine } from '../hostkeys/known-hosts.js';
 import { selectNodes } from './check-select-nodes.js';
 import { addConnectionOptions, configFromCommandLine, positiveInt, type ConnectionFlags } from './connection-options.js';
 import { EXIT, exitStatusFor } from './exit-status.js';
-import { scanNode, SCAN_KEY_TYPES, type NodeScan, type ScanKeyType } from './scan-host-keys.js';
+import { scanNode, SCAN_KEY_TYPES, type NodeScan, type ScanKeyType } from '../ssh/scan-host-keys.js';
 
 interface ScanFlags extends ConnectionFlags {
   hash?: boolean;

@@ -3,7 +3,7 @@ import https from 'node:https';
 import type tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Dialer } from './dialer.js';
-import { upgradeToTls } from './tls-upgrade.js';
+import { upgradeToTls } from '../tls/tls-upgrade.js';
 
 type ConnectCallback = (err: Error | null, socket?: Duplex) => void;
 

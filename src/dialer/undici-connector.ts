@@ -1,7 +1,7 @@
 import type tls from 'node:tls';
 import type net from 'node:net';
 import type { Dialer } from './dialer.js';
-import { upgradeToTls } from './tls-upgrade.js';
+import { upgradeToTls } from '../tls/tls-upgrade.js';
 
 /** What undici passes its `connect` function (see undici lib/core/connect.js). */
 export interface UndiciConnectOptions {

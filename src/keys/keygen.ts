@@ -1,6 +1,6 @@
 import ssh2 from 'ssh2';
 import { ConfigError } from '../errors.js';
-import { fingerprintOf } from '../tunnel/fingerprint.js';
+import { fingerprintOf } from '../hostkeys/fingerprint.js';
 import { generateEd25519Key } from './ed25519.js';
 import type { OpenSshKeyPair } from './openssh-key-pair.js';
 import { MAX_RSA_BITS, MIN_RSA_BITS, generateRsaKey } from './rsa.js';

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import { silentLogger, type Logger } from '../log.js';
 import { isRecord } from '../nodes/inventory-schema.js';
-import { exponentialBackoff, type RetryPolicy } from '../tunnel/backoff.js';
+import { exponentialBackoff, type RetryPolicy } from '../timing/backoff.js';
 import { describeApiError, errorFromStatus, isExpired } from './kube-errors.js';
 import type { ListWatch } from './list-watch.js';
 

@@ -3,7 +3,7 @@ import { isIPv6 } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { DialAbortedError, DialTimeoutError, KubeletCertificateError } from '../errors.js';
-import { upgradeToTls } from '../dialer/tls-upgrade.js';
+import { upgradeToTls } from './tls-upgrade.js';
 import type { CertificateInfo } from './certificate-info.js';
 import { checkKubeletTls, kubeletIdentityCheck } from './verify-kubelet.js';
 

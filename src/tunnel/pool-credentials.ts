@@ -1,10 +1,10 @@
 import type { Logger } from '../log.js';
-import { KnownHosts } from './known-hosts.js';
-import { TrustOnFirstUseFile } from './trust-on-first-use.js';
-import type { HostKeyPolicy } from './host-key-verifier.js';
-import { loadPrivateKey } from './private-key.js';
+import { KnownHosts } from '../hostkeys/known-hosts.js';
+import { TrustOnFirstUseFile } from '../hostkeys/trust-on-first-use.js';
+import type { HostKeyPolicy } from '../hostkeys/host-key-verifier.js';
+import { loadPrivateKey } from '../hostkeys/private-key.js';
 import type { ResolvedPoolOptions } from './pool-options.js';
-import type { SshCredentials } from './ssh2-connector.js';
+import type { SshCredentials } from '../ssh/ssh2-connector.js';
 
 /** A load shared by all tunnels; reset() makes the next call read the files again. */
 export interface SharedLoad<T> {

@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { BackoffOptions, RetryPolicy } from './backoff.js';
-import type { SshConnector } from './ssh-session.js';
+import type { BackoffOptions, RetryPolicy } from '../timing/backoff.js';
+import type { SshConnector } from '../ssh/ssh-session.js';
 
 export interface TunnelPoolOptions {
   /** The SSH user on every node. */

@@ -3,17 +3,17 @@ import pLimit from 'p-limit';
 import { ConfigError, PoolClosedError, PoolNotReadyError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { sameConnection, type NodeSpec } from '../nodes/node-spec.js';
-import { exponentialBackoff } from './backoff.js';
+import { exponentialBackoff } from '../timing/backoff.js';
 import { resolvePoolOptions, type ResolvedPoolOptions, type TunnelPoolOptions } from './pool-options.js';
-import { createSsh2Connector, type SshCredentials } from './ssh2-connector.js';
+import { createSsh2Connector, type SshCredentials } from '../ssh/ssh2-connector.js';
 import { loadCredentials, loadHostKeyPolicy, type SharedLoad } from './pool-credentials.js';
-import type { HostKeyPolicy } from './host-key-verifier.js';
+import type { HostKeyPolicy } from '../hostkeys/host-key-verifier.js';
 import { TunnelState } from './state.js';
 import { Tunnel, type StateChange, type TunnelStatus } from './tunnel.js';
 import { HealthMonitor, type Probe } from './health-monitor.js';
 import { DialBudget } from './dial-budget.js';
 import { probeFor } from './probes.js';
-import { connectionGroup } from './session-group.js';
+import { connectionGroup } from '../ssh/session-group.js';
 
 /** Quick retries inside one attempt when sshd drops a handshake (MaxStartups); more is the backoff's job. */
 const DROPPED_HANDSHAKE_RETRIES = 2;

@@ -1,6 +1,6 @@
 import { Duplex } from 'node:stream';
 import { isIPv6 } from 'node:net';
-import type { SshChannel } from './ssh-session.js';
+import type { SshChannel } from '../ssh/ssh-session.js';
 
 /** The most one write hands the channel at once: what `pipe` from a TCP socket delivers anyway. */
 const WRITE_SLICE_BYTES = 64 * 1024;

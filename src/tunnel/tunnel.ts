@@ -10,11 +10,11 @@ import {
   isPermanentFailure,
 } from '../errors.js';
 import { TunnelState, isAllowedTransition } from './state.js';
-import type { RetryPolicy } from './backoff.js';
-import type { SshConnector, SshSession } from './ssh-session.js';
+import type { RetryPolicy } from '../timing/backoff.js';
+import type { SshConnector, SshSession } from '../ssh/ssh-session.js';
 import { TunnelSocket } from './tunnel-socket.js';
 import { asEgressError } from './classify-error.js';
-import { withDeadline, type Deadline } from './deadline.js';
+import { withDeadline, type Deadline } from '../timing/deadline.js';
 import type { HealthStatus } from './health-monitor.js';
 import type { DialBudget } from './dial-budget.js';
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { checkNodes, prepareCheck, type CheckStepName, type NodeCheckResult } from '../../src/check/index.js';
 import { createClusterCa } from '../../src/simulator/cluster-pki.js';
-import { fingerprintOf as fingerprintOfBlob } from '../../src/tunnel/fingerprint.js';
+import { fingerprintOf as fingerprintOfBlob } from '../../src/hostkeys/fingerprint.js';
 import { startSimulatedCluster, type SimulatedCluster } from '../../src/simulator/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -11,7 +11,7 @@ import {
   KnownHostsError,
   TunnelClosedError,
 } from '../../src/errors.js';
-import { DEFAULT_BACKOFF, exponentialBackoff } from '../../src/tunnel/backoff.js';
+import { DEFAULT_BACKOFF, exponentialBackoff } from '../../src/timing/backoff.js';
 
 /** random() = 0.5 means no jitter: 2 * 0.5 - 1 = 0. */
 const MID = (): number => 0.5;

@@ -12,7 +12,7 @@ import {
   HostKeyMismatchError,
   HostKeyUnknownError,
 } from '../../src/errors.js';
-import type { ConnectObserver } from '../../src/tunnel/ssh2-connector.js';
+import type { ConnectObserver } from '../../src/ssh/ssh2-connector.js';
 import { FakeSession, node as nodeSpec } from './fake-connector.js';
 
 const node = nodeSpec('n1');

@@ -8,8 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { startSimulatedCluster, type SimulatedCluster } from '../../src/simulator/index.js';
-import { fingerprintOf } from '../../src/tunnel/fingerprint.js';
-import { formatHashedKnownHostsLines, hashKnownHostName, KnownHosts } from '../../src/tunnel/known-hosts.js';
+import { fingerprintOf } from '../../src/hostkeys/fingerprint.js';
+import { formatHashedKnownHostsLines, hashKnownHostName, KnownHosts } from '../../src/hostkeys/known-hosts.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const blob = Buffer.from('AAAAC3NzaC1lZDI1NTE5AAAAIGVkMjU1MTkga2V5IGZvciB0ZXN0cyBvbmx5ICEhIQ==', 'base64');

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type { NodeSpec } from '../../src/nodes/node-spec.js';
-import type { SshChannel, SshConnector, SshSession } from '../../src/tunnel/ssh-session.js';
+import type { SshChannel, SshConnector, SshSession } from '../../src/ssh/ssh-session.js';
 
 /** A session whose connection the test drops at will; channels are in-memory pipes. */
 export class FakeSession implements SshSession {

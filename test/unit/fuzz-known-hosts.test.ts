@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { KnownHosts } from '../../src/tunnel/known-hosts.js';
-import { keyTypeOf } from '../../src/tunnel/fingerprint.js';
+import { KnownHosts } from '../../src/hostkeys/known-hosts.js';
+import { keyTypeOf } from '../../src/hostkeys/fingerprint.js';
 import { generateEd25519 } from '../../src/simulator/ssh-keys.js';
 import { FUZZ_TEST, fuzzBytes, quickly, runs } from './fuzz-inputs.js';
 

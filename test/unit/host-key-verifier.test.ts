@@ -12,13 +12,13 @@ import {
   type EgressError,
 } from '../../src/errors.js';
 import type { NodeSpec } from '../../src/nodes/node-spec.js';
-import { fingerprintOf } from '../../src/tunnel/fingerprint.js';
+import { fingerprintOf } from '../../src/hostkeys/fingerprint.js';
 import {
   createHostKeyVerifier,
   hostKeyAlgorithmsFor,
   type HostKeyPolicy,
-} from '../../src/tunnel/host-key-verifier.js';
-import { KnownHosts } from '../../src/tunnel/known-hosts.js';
+} from '../../src/hostkeys/host-key-verifier.js';
+import { KnownHosts } from '../../src/hostkeys/known-hosts.js';
 
 type KeyName = 'ed25519' | 'ecdsa' | 'rsa';
 interface Key {

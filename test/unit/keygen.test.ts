@@ -8,7 +8,7 @@ import ssh2 from 'ssh2';
 import { ConfigError } from '../../src/errors.js';
 import { generateKeyPair, type GeneratedKeyPair, type GenerateKeyPairOptions } from '../../src/keys/keygen.js';
 import { generateEd25519Key } from '../../src/keys/ed25519.js';
-import { loadPrivateKey } from '../../src/tunnel/private-key.js';
+import { loadPrivateKey } from '../../src/hostkeys/private-key.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'keygen-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

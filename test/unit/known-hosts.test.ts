@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KnownHostsError } from '../../src/errors.js';
 import type { NodeSpec } from '../../src/nodes/node-spec.js';
-import { fingerprintOf, keyTypeOf } from '../../src/tunnel/fingerprint.js';
-import { createHostKeyVerifier } from '../../src/tunnel/host-key-verifier.js';
-import { formatKnownHostsLine, KnownHosts } from '../../src/tunnel/known-hosts.js';
+import { fingerprintOf, keyTypeOf } from '../../src/hostkeys/fingerprint.js';
+import { createHostKeyVerifier } from '../../src/hostkeys/host-key-verifier.js';
+import { formatKnownHostsLine, KnownHosts } from '../../src/hostkeys/known-hosts.js';
 
 /** A real key made by ssh-keygen: its "type base64" text, wire blob and the path of its .pub file. */
 interface Key {

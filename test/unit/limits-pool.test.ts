@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DialQueueFullError, StreamLimitError, TunnelClosedError } from '../../src/errors.js';
 import { TunnelPool } from '../../src/tunnel/pool.js';
-import type { SshChannel, SshConnector } from '../../src/tunnel/ssh-session.js';
+import type { SshChannel, SshConnector } from '../../src/ssh/ssh-session.js';
 import { FakeSession, fakeConnector, node, settle } from './fake-connector.js';
 
 function makePool(extra: Partial<ConstructorParameters<typeof TunnelPool>[0]> = {}) {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
 import { KeyError } from '../../src/errors.js';
-import { loadPrivateKey, type PrivateKeySource } from '../../src/tunnel/private-key.js';
+import { loadPrivateKey, type PrivateKeySource } from '../../src/hostkeys/private-key.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'private-key-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

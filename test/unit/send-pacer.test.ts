@@ -1,7 +1,7 @@
 // SendPacer: a connection's channels share a budget of unacknowledged data, and none can starve.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SendPacer, pacingFloor } from '../../src/tunnel/send-pacer.js';
+import { SendPacer, pacingFloor } from '../../src/ssh/send-pacer.js';
 
 const KiB = 1024;
 const WINDOW = 2048 * KiB; // what OpenSSH's sshd grants a direct-tcpip channel

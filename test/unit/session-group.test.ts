@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, TunnelClosedError } from '../../src/errors.js';
 import { TunnelPool } from '../../src/tunnel/pool.js';
-import { SessionGroup, connectionGroup } from '../../src/tunnel/session-group.js';
-import type { SshConnector } from '../../src/tunnel/ssh-session.js';
+import { SessionGroup, connectionGroup } from '../../src/ssh/session-group.js';
+import type { SshConnector } from '../../src/ssh/ssh-session.js';
 import { TunnelState } from '../../src/tunnel/state.js';
 import { FakeSession, fakeConnector, node, settle } from './fake-connector.js';
 

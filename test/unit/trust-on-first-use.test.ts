@@ -9,12 +9,12 @@ import { ConfigError, HostKeyMismatchError, HostKeyRevokedError, KnownHostsError
 import { silentLogger } from '../../src/log.js';
 import type { NodeSpec } from '../../src/nodes/node-spec.js';
 import { node as nodeSpec } from './fake-connector.js';
-import { fingerprintOf } from '../../src/tunnel/fingerprint.js';
-import { createHostKeyVerifier, type HostKeyVerdict } from '../../src/tunnel/host-key-verifier.js';
-import { KnownHosts } from '../../src/tunnel/known-hosts.js';
+import { fingerprintOf } from '../../src/hostkeys/fingerprint.js';
+import { createHostKeyVerifier, type HostKeyVerdict } from '../../src/hostkeys/host-key-verifier.js';
+import { KnownHosts } from '../../src/hostkeys/known-hosts.js';
 import { loadHostKeyPolicy } from '../../src/tunnel/pool-credentials.js';
 import { resolvePoolOptions } from '../../src/tunnel/pool-options.js';
-import { TrustOnFirstUseFile } from '../../src/tunnel/trust-on-first-use.js';
+import { TrustOnFirstUseFile } from '../../src/hostkeys/trust-on-first-use.js';
 import { captureLogger } from './capture-logger.js';
 
 interface Key {

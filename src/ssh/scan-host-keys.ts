@@ -1,7 +1,7 @@
 import ssh2, { type ServerHostKeyAlgorithm } from 'ssh2';
 import type { NodeSpec } from '../nodes/node-spec.js';
-import { fingerprintOf, keyTypeOf } from '../tunnel/fingerprint.js';
-import { tcpConnect } from '../tunnel/tcp-connect.js';
+import { fingerprintOf, keyTypeOf } from '../hostkeys/fingerprint.js';
+import { tcpConnect } from './tcp-connect.js';
 
 /**
  * Fetches a node's host keys the way ssh-keyscan does: one handshake per key type, each offering only

@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import type { SshConnector } from './ssh-session.js';
 import { Ssh2Session } from './ssh2-session.js';
 import { tcpConnect } from './tcp-connect.js';
-import { createHostKeyVerifier, hostKeyAlgorithmsFor, type HostKeyPolicy } from './host-key-verifier.js';
+import { createHostKeyVerifier, hostKeyAlgorithmsFor, type HostKeyPolicy } from '../hostkeys/host-key-verifier.js';
 
 /** What authenticates us: a private key, an ssh-agent socket, or both. */
 export interface SshCredentials {
