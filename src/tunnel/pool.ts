@@ -9,7 +9,8 @@ import { createSsh2Connector, type SshCredentials } from '../ssh/ssh2-connector.
 import { loadCredentials, loadHostKeyPolicy, type SharedLoad } from './pool-credentials.js';
 import type { HostKeyPolicy } from '../hostkeys/host-key-verifier.js';
 import { TunnelState } from './state.js';
-import { Tunnel, type StateChange, type TunnelStatus } from './tunnel.js';
+import { Tunnel, type StateChange } from './tunnel.js';
+import type { TunnelStatus } from './tunnel-status.js';
 import { HealthMonitor, type Probe } from './health-monitor.js';
 import { DialBudget } from './dial-budget.js';
 import { probeFor } from './probes.js';
@@ -152,6 +153,7 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
     });
   }
 
+  /** Each tunnel's own state with its health check's view, draining tunnels included. */
   status(): TunnelStatus[] {
     return [...this.tunnels(), ...this.draining].map((t) => ({ ...t.status(), health: this.monitors.get(t)?.status() }));
   }
