@@ -11,7 +11,7 @@ const LAYERS = [
   ['dialer'],
   ['kube'],
   ['config'],
-  ['setup'],
+  ['runtime'],
   ['check', 'daemon'],
   ['cli'],
   ['index\\.ts'],

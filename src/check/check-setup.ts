@@ -1,12 +1,9 @@
 import type tls from 'node:tls';
 import { silentLogger, type Logger } from '../log.js';
-import { loadCredentials, loadHostKeyPolicy } from '../tunnel/pool-credentials.js';
-import { POOL_DEFAULTS, resolvePoolOptions, type TunnelPoolOptions } from '../tunnel/pool-options.js';
+import { resolvePoolOptions, type TunnelPoolOptions } from '../tunnel/pool-options.js';
+import { poolSsh } from '../tunnel/pool-ssh.js';
 import { createSsh2Connector } from '../ssh/ssh2-connector.js';
 import type { NodeCheckOptions } from './check-node.js';
-
-/** Quick retries when sshd drops a handshake before its banner (MaxStartups), as the pool does. */
-const DROPPED_HANDSHAKE_RETRIES = 2;
 
 export interface CheckSetupOptions {
   connectTimeoutMs: number;
@@ -26,22 +23,13 @@ export interface CheckSetupOptions {
  */
 export async function prepareCheck(pool: TunnelPoolOptions, options: CheckSetupOptions): Promise<NodeCheckOptions> {
   const resolved = resolvePoolOptions(pool);
-  const logger = options.logger ?? silentLogger();
-  const credentials = loadCredentials(resolved);
-  const hostKeyPolicy = loadHostKeyPolicy(resolved, logger);
-  await Promise.all([credentials(), hostKeyPolicy()]);
+  const ssh = poolSsh(resolved, options.logger ?? silentLogger());
+  await Promise.all([ssh.credentials(), ssh.hostKeyPolicy()]);
   const base = {
-    user: resolved.user,
-    credentials,
-    hostKeyPolicy,
+    ...ssh.connectorOptions,
     connectTimeoutMs: options.connectTimeoutMs,
     handshakeTimeoutMs: options.handshakeTimeoutMs,
     keepaliveIntervalMs: 0, // one short check: keepalive would only add traffic
-    keepaliveCountMax: POOL_DEFAULTS.keepaliveCountMax,
-    maxWriteBufferBytes: POOL_DEFAULTS.maxWriteBufferBytes,
-    connectionWindowBytes: POOL_DEFAULTS.connectionWindowBytes,
-    droppedHandshakeRetries: DROPPED_HANDSHAKE_RETRIES,
-    logger,
   };
   return {
     connectorFor: (observer) => createSsh2Connector({ ...base, observer }),

@@ -3,7 +3,7 @@ import type tls from 'node:tls';
 import { Command, Option } from 'commander';
 import { checkNodes, prepareCheck, STEP_DESCRIPTIONS, CHECK_STEPS, type NodeCheckResult } from '../check/index.js';
 import type { EgressConfig } from '../config/config-types.js';
-import { loadNodes } from '../config/index.js';
+import { loadNodes } from '../runtime/index.js';
 import { loadKubeletTls } from '../tls/kubelet-tls.js';
 import { selectNodes } from './check-select-nodes.js';
 import { addConnectionOptions, commandLogger, configFromCommandLine, positiveInt, type ConnectionFlags } from './connection-options.js';

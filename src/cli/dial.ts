@@ -1,7 +1,5 @@
 import { Command } from 'commander';
-import { loadNodes, toDialerOptions, toPoolOptions } from '../config/index.js';
-import { Dialer } from '../dialer/dialer.js';
-import { TunnelPool } from '../tunnel/pool.js';
+import { EgressRuntime } from '../runtime/index.js';
 import { exitStatusFor } from './exit-status.js';
 import { addConnectionOptions, commandLogger, configFromCommandLine, positiveInt, type ConnectionFlags } from './connection-options.js';
 
@@ -28,15 +26,14 @@ Examples:
   ssh-egress dial --kubeconfig ~/.kube/config -i key --known-hosts kh node-a:10250   # nodes from the API`,
     );
   addConnectionOptions(command).action(async (target: string, flags: DialFlags) => {
-    let pool: TunnelPool | undefined;
+    let runtime: EgressRuntime | undefined;
     try {
       const config = await configFromCommandLine(flags);
       const logger = commandLogger(config);
       // One short-lived stream: connect only the node it needs, and let keepalive alone watch it.
-      pool = new TunnelPool({ ...(await toPoolOptions(config, logger)), lazyConnect: true, healthCheck: { kind: 'ssh' } });
-      pool.setNodes(await loadNodes(config.inventory, { logger }));
-      const dialer = new Dialer(pool, toDialerOptions(config, logger));
-      const socket = await dialer.dial(target, {
+      runtime = await EgressRuntime.create(config, { logger, poolOverrides: { lazyConnect: true, healthCheck: { kind: 'ssh' } } });
+      await runtime.apply(config);
+      const socket = await runtime.dialer.dial(target, {
         ...(flags.timeout !== undefined && { timeoutMs: flags.timeout }),
         allowHalfOpen: true,
         ...(flags.via && { via: flags.via }),
@@ -46,7 +43,7 @@ Examples:
       process.stderr.write(`ssh-egress dial: ${(err as Error).message}\n`);
       setExitCode(exitStatusFor(err));
     } finally {
-      await pool?.close();
+      await runtime?.close();
     }
   });
   return command;

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import pLimit from 'p-limit';
 import { describeFailure } from '../check/plain-words.js';
-import { loadNodes } from '../config/index.js';
+import { loadNodes } from '../runtime/index.js';
 import { ConfigError, ConnectError } from '../errors.js';
 import { formatHashedKnownHostsLines, formatKnownHostsLine } from '../hostkeys/known-hosts.js';
 import { selectNodes } from './check-select-nodes.js';

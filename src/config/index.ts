@@ -3,4 +3,3 @@ export { loadConfig, parseConfig } from './load-config.js';
 export { applyFlags, configFromFlags, COMMAND_LINE, DEFAULT_USER, type ConfigFlags } from './config-flags.js';
 export { assertDaemonListeners } from './config-rules.js';
 export { CONFIG_DEFAULTS } from './config-from-file.js';
-export { loadNodes, toDialerOptions, toPoolOptions } from './runtime-options.js';

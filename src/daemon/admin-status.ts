@@ -1,4 +1,4 @@
-import type { TunnelStatus } from '../tunnel/tunnel.js';
+import type { TunnelStatus } from '../tunnel/tunnel-status.js';
 import type { Readiness } from './readiness.js';
 
 /** The body of GET /status. */

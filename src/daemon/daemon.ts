@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import type { EgressConfig } from '../config/config-types.js';
-import { assertDaemonListeners, loadNodes, toDialerOptions, toPoolOptions } from '../config/index.js';
-import { Dialer, type DialerOptions } from '../dialer/dialer.js';
-import { KubernetesInventoryRunner } from '../kube/inventory-runner.js';
+import { assertDaemonListeners } from '../config/index.js';
+import type { Dialer } from '../dialer/dialer.js';
 import { createLogger, type Logger } from '../log.js';
-import { TunnelPool } from '../tunnel/pool.js';
+import { EgressRuntime } from '../runtime/index.js';
+import type { TunnelPool } from '../tunnel/pool.js';
 import { AdminServer } from './admin-server.js';
 import type { Frontend } from './frontend.js';
 import { HttpConnectFrontend } from './http-connect-server.js';
@@ -17,30 +17,27 @@ import { readSocksUsers } from './socks-credentials.js';
 const RESTART_ONLY = ['ssh', 'healthCheck', 'listeners', 'log', 'limits'] as const;
 
 /**
- * The running service: one pool and dialer, the proxy front ends, and the admin server. reload() applies a
- * new config in place (unchanged nodes keep their tunnels); shutdown() drains and stops.
+ * The running service: the runtime (pool, dialer, inventory), the proxy front ends, and the admin server.
+ * reload() applies a new config in place (unchanged nodes keep their tunnels); shutdown() drains and stops.
  */
 export class Daemon {
   private config: EgressConfig;
   private readonly frontends: Frontend[] = [];
   private admin: AdminServer | undefined;
   private stopping: Promise<void> | undefined;
-  /** Runs the live inventory while `inventory.kubernetes` is configured. */
-  private readonly kube: KubernetesInventoryRunner;
+  private readonly pool: TunnelPool;
+  private readonly dialer: Dialer;
 
   private constructor(
     config: EgressConfig,
     private readonly loadConfig: () => Promise<EgressConfig>,
-    private readonly pool: TunnelPool,
-    private readonly dialer: Dialer,
+    private readonly runtime: EgressRuntime,
     private readonly metrics: EgressMetrics,
     readonly log: Logger,
   ) {
     this.config = config;
-    this.kube = new KubernetesInventoryRunner(
-      { setNodes: (nodes) => pool.setNodes(nodes), serviceCIDRsChanged: () => dialer.reconfigure(this.dialerOptions(this.config)) },
-      log,
-    );
+    this.pool = runtime.pool;
+    this.dialer = runtime.dialer;
   }
 
   /** Loads the config, connects the pool and opens every listener; rejects (closing what it opened) on error. */
@@ -48,20 +45,17 @@ export class Daemon {
     const config = await loadConfig();
     assertDaemonListeners(config);
     const log = logger ?? createLogger(config.log);
-    const pool = new TunnelPool(await toPoolOptions(config, log));
-    const dialer = new Dialer(pool, toDialerOptions(config, log));
-    const daemon = new Daemon(config, loadConfig, pool, dialer, new EgressMetrics(pool, dialer), log);
+    const runtime = await EgressRuntime.create(config, { logger: log, watchKubernetes: true });
+    const daemon = new Daemon(config, loadConfig, runtime, new EgressMetrics(runtime.pool, runtime.dialer), log);
     try {
-      const startKube = daemon.kube.prepare(config.inventory);
-      if (config.inventory.kind !== 'kubernetes') pool.setNodes(await loadNodes(config.inventory, { logger: log }));
-      await startKube();
+      await runtime.apply(config);
       await daemon.openListeners();
     } catch (err) {
       await daemon.shutdown(0);
       throw err;
     }
     log.info('ssh-egress daemon started', {
-      nodes: pool.nodes().length,
+      nodes: runtime.pool.nodes().length,
       listeners: daemon.frontends.map((f) => f.name).concat(daemon.admin ? [daemon.admin.name] : []),
     });
     return daemon;
@@ -72,8 +66,8 @@ export class Daemon {
   }
 
   /** The live Kubernetes inventory (status, synced), when the inventory is kubernetes. */
-  get kubernetes(): KubernetesInventoryRunner['watch'] {
-    return this.kube.watch;
+  get kubernetes(): EgressRuntime['kubernetes'] {
+    return this.runtime.kubernetes;
   }
 
   /**
@@ -85,11 +79,7 @@ export class Daemon {
     try {
       next = await this.loadConfig();
       assertDaemonListeners(next);
-      const applyKube = this.kube.prepare(next.inventory); // a kubeconfig that does not load rejects the reload
-      const nodes = next.inventory.kind === 'kubernetes' ? undefined : await loadNodes(next.inventory, { logger: this.log });
-      this.dialer.reconfigure(this.dialerOptions(next));
-      if (nodes) this.pool.setNodes(nodes);
-      await applyKube();
+      await this.runtime.apply(next);
     } catch (err) {
       this.log.error('reload rejected, keeping the running config', { error: (err as Error).message });
       return false;
@@ -114,18 +104,12 @@ export class Daemon {
       await Promise.all(this.frontends.map((f) => f.stopAccepting()));
       await this.waitForStreams(graceMs);
       for (const frontend of this.frontends) frontend.destroyAll();
-      await this.kube.stop();
-      await this.pool.close();
+      await this.runtime.close();
       await this.admin?.close();
       this.metrics.close();
       this.log.info('ssh-egress daemon stopped');
     })();
     return this.stopping;
-  }
-
-  /** The config's dialer options, with service ranges discovered from the cluster added. */
-  private dialerOptions(config: EgressConfig): DialerOptions {
-    return this.kube.dialerOptions(toDialerOptions(config, this.log));
   }
 
   private async waitForStreams(graceMs: number): Promise<void> {

@@ -24,8 +24,8 @@ const DIAL_BUCKETS_SECONDS = [0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
  */
 export class EgressMetrics {
   readonly registry = new Registry();
-  private pool: TunnelPool;
-  private dialer: Dialer;
+  private readonly pool: TunnelPool;
+  private readonly dialer: Dialer;
   private readonly frontends = new Set<Frontend>();
   private readonly bytes = new StreamByteTotals();
 
@@ -93,7 +93,6 @@ export class EgressMetrics {
       labelNames: ['frontend'],
       registers,
       collect() {
-        this.reset(); // a removed front end's series goes away
         for (const f of self.frontends) this.set({ frontend: f.name }, f.openConnections);
       },
     });
@@ -165,22 +164,6 @@ export class EgressMetrics {
   /** Counts a proxy front end's open connections (its `name` becomes the label value). */
   addFrontend(frontend: Frontend): void {
     this.frontends.add(frontend);
-  }
-
-  removeFrontend(frontend: Frontend): void {
-    this.frontends.delete(frontend);
-  }
-
-  /**
-   * Follows a new pool and dialer (after a reload replaced them) and stops listening to the old ones.
-   * Counters keep their values; the old pool's tunnels are still followed until they shut down, so their
-   * last bytes are counted.
-   */
-  attach(pool: TunnelPool, dialer: Dialer): void {
-    this.unlisten();
-    this.pool = pool;
-    this.dialer = dialer;
-    this.listen();
   }
 
   /** Stops listening to the pool and dialer. */

@@ -1,4 +1,4 @@
-import type { TunnelStatus } from '../tunnel/tunnel.js';
+import type { TunnelStatus } from '../tunnel/tunnel-status.js';
 import { TunnelState } from '../tunnel/state.js';
 
 export interface Readiness {

@@ -17,6 +17,7 @@ import type { DestinationPolicyOptions } from './policy-options.js';
 import { TunnelHttpAgent, TunnelHttpsAgent } from './http-agents.js';
 import { createUndiciConnector, type UndiciConnector } from './undici-connector.js';
 import { ResolutionCache } from './resolution-cache.js';
+import type { DialFunction } from './dial-function.js';
 
 /** Targets whose resolution is kept; a few thousand cover a cluster's kubelets, busy pods and services. */
 const RESOLUTION_CACHE_ENTRIES = 4096;
@@ -48,7 +49,6 @@ export interface DialOptions {
 /** The result of routing a target, for callers that want to show or log the decision. */
 export type Resolution = Route & { target: string };
 
-/** Opens streams to cluster destinations through the tunnel of the node that owns each one. */
 /** One finished dial, for metrics and logs: `error` is set when it failed. */
 export interface DialEvent {
   target: string;
@@ -59,12 +59,15 @@ export interface DialEvent {
   error: Error | undefined;
 }
 
+/** Opens streams to cluster destinations through the tunnel of the node that owns each one. */
 export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
   private settings: DialerSettings;
   private readonly picker = new SpreadPicker();
   private readonly log: Logger;
   private table: RoutingTable;
   private readonly resolutions = new ResolutionCache<Readonly<Resolution>>(RESOLUTION_CACHE_ENTRIES);
+  /** What the HTTP adapters dial with: this dialer, default options. */
+  private readonly dialAddress: DialFunction = (target) => this.dial(target);
 
   constructor(
     private readonly pool: TunnelPool,
@@ -138,17 +141,17 @@ export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
 
   /** An http.Agent whose connections are tunnel streams (host names resolve to nodes, never through DNS). */
   httpAgent(options: http.AgentOptions = {}): http.Agent {
-    return new TunnelHttpAgent(this, options);
+    return new TunnelHttpAgent(this.dialAddress, options);
   }
 
   /** An https.Agent over tunnel streams; pass `ca` to verify the kubelet's or service's certificate. */
   httpsAgent(options: https.AgentOptions = {}): https.Agent {
-    return new TunnelHttpsAgent(this, options);
+    return new TunnelHttpsAgent(this.dialAddress, options);
   }
 
   /** A connector for undici's Agent/Client (`new Agent({ connect })`), so fetch goes through the tunnels. */
   undiciConnector(tlsOptions: tls.ConnectionOptions = {}): UndiciConnector {
-    return createUndiciConnector(this, tlsOptions);
+    return createUndiciConnector(this.dialAddress, tlsOptions);
   }
 
   /** The cached resolution of `target`, or a new one (cached when it succeeds). */

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { Dialer } from './dialer.js';
+import type { DialFunction } from './dial-function.js';
 import { upgradeToTls } from '../tls/tls-upgrade.js';
 
 type ConnectCallback = (err: Error | null, socket?: Duplex) => void;
@@ -22,7 +22,7 @@ function destinationOf(options: ConnectionRequest, defaultPort: number): { host:
 /** http.Agent whose sockets are tunnel streams. Node's Agent accepts a connection handed to a callback. */
 export class TunnelHttpAgent extends http.Agent {
   constructor(
-    private readonly dialer: Dialer,
+    private readonly dial: DialFunction,
     options: http.AgentOptions,
   ) {
     super({ keepAlive: true, ...options });
@@ -30,7 +30,7 @@ export class TunnelHttpAgent extends http.Agent {
 
   override createConnection(options: ConnectionRequest, callback: ConnectCallback): undefined {
     const { host, port } = destinationOf(options, 80);
-    this.dialer.dial({ kind: 'address', host, port }).then(
+    this.dial({ kind: 'address', host, port }).then(
       (socket) => callback(null, socket),
       (err: Error) => callback(err),
     );
@@ -41,7 +41,7 @@ export class TunnelHttpAgent extends http.Agent {
 /** https.Agent over tunnel streams: TLS starts inside the stream, verified with the agent's options. */
 export class TunnelHttpsAgent extends https.Agent {
   constructor(
-    private readonly dialer: Dialer,
+    private readonly dial: DialFunction,
     private readonly tlsOptions: https.AgentOptions,
   ) {
     super({ keepAlive: true, ...tlsOptions });
@@ -49,7 +49,7 @@ export class TunnelHttpsAgent extends https.Agent {
 
   override createConnection(options: ConnectionRequest & https.RequestOptions, callback: ConnectCallback): undefined {
     const { host, port } = destinationOf(options, 443);
-    this.dialer.dial({ kind: 'address', host, port }).then(
+    this.dial({ kind: 'address', host, port }).then(
       (socket) => {
         const secure = upgradeToTls(socket, host, { ...tlsOnly(this.tlsOptions), ...tlsOnly(options) });
         secure.once('error', (err) => socket.destroy(err));

@@ -3,7 +3,7 @@ import type { ParsedTarget } from './target.js';
 import { nodeForHost, type RoutingTable } from './routing-table.js';
 import { ipNumber, type Cidr, type IpNumber } from '../net/cidr.js';
 
-/** Why a route was chosen; also a metric label later. */
+/** Why a route was chosen; also the `route` label of the dial metrics. */
 export type RouteReason = 'kubelet' | 'node' | 'pod' | 'service' | 'allowed';
 
 /** Where a stream goes: the host and port dialled on the far side, and which tunnel may carry it. */

@@ -1,6 +1,6 @@
 import type tls from 'node:tls';
 import type net from 'node:net';
-import type { Dialer } from './dialer.js';
+import type { DialFunction } from './dial-function.js';
 import { upgradeToTls } from '../tls/tls-upgrade.js';
 
 /** What undici passes its `connect` function (see undici lib/core/connect.js). */
@@ -22,12 +22,12 @@ export type UndiciConnector = (
 ) => void;
 
 /** undici's Agent/Client take this as `connect`: each connection is a tunnel stream, TLS inside it for https. */
-export function createUndiciConnector(dialer: Dialer, tlsOptions: tls.ConnectionOptions): UndiciConnector {
+export function createUndiciConnector(dial: DialFunction, tlsOptions: tls.ConnectionOptions): UndiciConnector {
   return (options, callback) => {
     const https = options.protocol === 'https:';
     const host = options.hostname.replace(/^\[(.*)\]$/, '$1');
     const port = Number(options.port) || (https ? 443 : 80);
-    dialer.dial({ kind: 'address', host, port }).then(
+    dial({ kind: 'address', host, port }).then(
       (socket) => {
         if (!https) {
           callback(null, socket as unknown as net.Socket);

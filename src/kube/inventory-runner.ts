@@ -4,11 +4,11 @@
  * longer `kubernetes`. Replacing lists again before anything changes: until the new list is in, the pool
  * keeps the nodes it has.
  */
-import type { EgressConfig } from '../config/config-types.js';
 import type { DialerOptions } from '../dialer/dialer.js';
 import type { Logger } from '../log.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
 import { KubernetesClusterWatch, settingsFingerprint } from './cluster-watch.js';
+import type { KubernetesInventorySettings } from './kube-settings.js';
 
 export interface InventoryRunnerHandlers {
   setNodes(nodes: NodeSpec[]): void;
@@ -31,11 +31,12 @@ export class KubernetesInventoryRunner {
   }
 
   /**
-   * Checks the inventory's Kubernetes settings now (loading the kubeconfig throws ConfigError) and returns
-   * what applies them, so a reload can refuse a bad config before changing anything.
+   * Checks the Kubernetes settings now (loading the kubeconfig throws ConfigError) and returns what applies
+   * them, so a reload can refuse a bad config before changing anything. Undefined settings (the inventory is
+   * not `kubernetes`) stop the watch.
    */
-  prepare(inventory: EgressConfig['inventory']): () => Promise<void> {
-    const next = this.watchFor(inventory);
+  prepare(settings: KubernetesInventorySettings | undefined): () => Promise<void> {
+    const next = this.watchFor(settings);
     return async () => {
       if (next === this.current) return;
       const old = this.current;
@@ -62,9 +63,8 @@ export class KubernetesInventoryRunner {
     await old?.stop();
   }
 
-  private watchFor(inventory: EgressConfig['inventory']): KubernetesClusterWatch | undefined {
-    if (inventory.kind !== 'kubernetes') return undefined;
-    const { kind: _kind, ...settings } = inventory;
+  private watchFor(settings: KubernetesInventorySettings | undefined): KubernetesClusterWatch | undefined {
+    if (settings === undefined) return undefined;
     if (this.current && this.current.fingerprint === settingsFingerprint(settings)) return this.current;
     const watch: KubernetesClusterWatch = new KubernetesClusterWatch(
       settings,

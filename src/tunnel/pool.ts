@@ -5,18 +5,16 @@ import { silentLogger, type Logger } from '../log.js';
 import { sameConnection, type NodeSpec } from '../nodes/node-spec.js';
 import { exponentialBackoff } from '../timing/backoff.js';
 import { resolvePoolOptions, type ResolvedPoolOptions, type TunnelPoolOptions } from './pool-options.js';
-import { createSsh2Connector, type SshCredentials } from '../ssh/ssh2-connector.js';
-import { loadCredentials, loadHostKeyPolicy, type SharedLoad } from './pool-credentials.js';
-import type { HostKeyPolicy } from '../hostkeys/host-key-verifier.js';
+import { createSsh2Connector } from '../ssh/ssh2-connector.js';
+import type { SshConnector } from '../ssh/ssh-session.js';
+import { poolSsh, type PoolSsh } from './pool-ssh.js';
 import { TunnelState } from './state.js';
-import { Tunnel, type StateChange, type TunnelStatus } from './tunnel.js';
+import { Tunnel, type StateChange } from './tunnel.js';
+import type { TunnelStatus } from './tunnel-status.js';
 import { HealthMonitor, type Probe } from './health-monitor.js';
 import { DialBudget } from './dial-budget.js';
 import { probeFor } from './probes.js';
 import { connectionGroup } from '../ssh/session-group.js';
-
-/** Quick retries inside one attempt when sshd drops a handshake (MaxStartups); more is the backoff's job. */
-const DROPPED_HANDSHAKE_RETRIES = 2;
 
 export interface ReadyOptions {
   /** How many tunnels must be READY. Default: all of them. */
@@ -43,8 +41,9 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
   private readonly draining = new Set<Tunnel>();
   private readonly gate: ReturnType<typeof pLimit>;
   private readonly probe: Probe | undefined;
-  private readonly credentials: SharedLoad<SshCredentials>;
-  private readonly hostKeyPolicy: SharedLoad<HostKeyPolicy>;
+  private readonly ssh: PoolSsh;
+  /** One connector for every node (the ssh2 one, unless options.connector replaces it). */
+  private readonly connector: SshConnector;
   private readonly monitors = new WeakMap<Tunnel, HealthMonitor>();
   /** Pending dials across every tunnel, draining ones included (maxPendingDials). */
   private readonly dialBudget: DialBudget;
@@ -59,8 +58,8 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
     this.gate = pLimit(this.options.maxConcurrentConnects);
     this.dialBudget = new DialBudget(this.options.maxPendingDials);
     this.probe = probeFor(this.options.healthCheck);
-    this.credentials = loadCredentials(this.options);
-    this.hostKeyPolicy = loadHostKeyPolicy(this.options, this.log);
+    this.ssh = poolSsh(this.options, this.log);
+    this.connector = this.options.connector ?? createSsh2Connector(this.ssh.connectorOptions);
   }
 
   /** Adds new nodes, drains removed ones, and leaves unchanged nodes' tunnels alone. */
@@ -114,8 +113,8 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
       this.active.get(name)?.reconnect();
       return;
     }
-    this.credentials.reset();
-    this.hostKeyPolicy.reset();
+    this.ssh.credentials.reset();
+    this.ssh.hostKeyPolicy.reset();
     for (const tunnel of this.active.values()) {
       if (tunnel.currentState !== TunnelState.READY) tunnel.reconnect();
     }
@@ -152,6 +151,7 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
     });
   }
 
+  /** Each tunnel's own state with its health check's view, draining tunnels included. */
   status(): TunnelStatus[] {
     return [...this.tunnels(), ...this.draining].map((t) => ({ ...t.status(), health: this.monitors.get(t)?.status() }));
   }
@@ -169,7 +169,7 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
   private createTunnel(spec: NodeSpec): Tunnel {
     const o = this.options;
     const tunnel = new Tunnel(spec, {
-      connector: connectionGroup(o.connector ?? this.ssh2Connector(), o.connectionsPerNode),
+      connector: connectionGroup(this.connector, o.connectionsPerNode),
       retryPolicy: o.retryPolicy ?? exponentialBackoff(o.backoff),
       gate: (attempt) => this.gate(attempt),
       logger: this.log,
@@ -187,25 +187,6 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
     this.log.info('retiring tunnel', { node: tunnel.name, why });
     this.draining.add(tunnel);
     void tunnel.drain(this.options.drainGraceMs).then(() => this.draining.delete(tunnel));
-  }
-
-  private connectorCache: ReturnType<typeof createSsh2Connector> | undefined;
-  private ssh2Connector(): ReturnType<typeof createSsh2Connector> {
-    const o = this.options;
-    this.connectorCache ??= createSsh2Connector({
-      user: o.user,
-      credentials: this.credentials,
-      hostKeyPolicy: this.hostKeyPolicy,
-      connectTimeoutMs: o.connectTimeoutMs,
-      handshakeTimeoutMs: o.handshakeTimeoutMs,
-      keepaliveIntervalMs: o.keepaliveIntervalMs,
-      keepaliveCountMax: o.keepaliveCountMax,
-      maxWriteBufferBytes: o.maxWriteBufferBytes,
-      connectionWindowBytes: o.connectionWindowBytes,
-      droppedHandshakeRetries: DROPPED_HANDSHAKE_RETRIES,
-      logger: this.log,
-    });
-    return this.connectorCache;
   }
 
   private describeNotReady(): string {

@@ -1,35 +1,22 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
-import {
-  DialQueueFullError,
-  EgressError,
-  StreamLimitError,
-  TunnelClosedError,
-  TunnelUnavailableError,
-  isPermanentFailure,
-} from '../errors.js';
+import { EgressError, TunnelClosedError, TunnelUnavailableError, isPermanentFailure } from '../errors.js';
 import { TunnelState, isAllowedTransition } from './state.js';
 import type { RetryPolicy } from '../timing/backoff.js';
 import type { SshConnector, SshSession } from '../ssh/ssh-session.js';
 import { TunnelSocket } from './tunnel-socket.js';
 import { asEgressError } from './classify-error.js';
 import { withDeadline, type Deadline } from '../timing/deadline.js';
-import type { HealthStatus } from './health-monitor.js';
-import type { DialBudget } from './dial-budget.js';
+import { StreamAdmission, type StreamAdmissionLimits } from './stream-admission.js';
 
-export interface TunnelOptions {
+/** The limits (pending dials fail fast with DialQueueFullError, streams past maxStreams with StreamLimitError). */
+export interface TunnelOptions extends StreamAdmissionLimits {
   connector: SshConnector;
   retryPolicy: RetryPolicy;
   /** Runs a connection attempt when a slot is free, so a large pool does not storm sshd's MaxStartups. */
   gate: <T>(attempt: () => Promise<T>) => Promise<T>;
   logger: Logger;
-  /** Dials that may be pending on this tunnel (waiting for it to connect or for their channel to open); more fail fast. */
-  maxPendingDials: number;
-  /** The pool-wide count of pending dials, shared by every tunnel. Default: none. */
-  dialBudget?: DialBudget | undefined;
-  /** Streams open (or opening) at once; more fail with StreamLimitError. Default: no limit. */
-  maxStreams?: number | undefined;
   /** A connection that stays up this long resets the backoff. */
   stableAfterMs: number;
 }
@@ -45,7 +32,8 @@ export interface OpenStreamOptions extends Deadline {
   allowHalfOpen?: boolean | undefined;
 }
 
-export interface TunnelStatus {
+/** What a tunnel knows of itself; the pool adds the health check's view (TunnelStatus). */
+export interface TunnelSnapshot {
   node: string;
   address: string;
   sshPort: number;
@@ -63,8 +51,6 @@ export interface TunnelStatus {
   inFlightBytes: number;
   bytesIn: number;
   bytesOut: number;
-  /** The active health check's view, when one runs (filled in by the pool). */
-  health?: HealthStatus | undefined;
 }
 
 interface Waiter {
@@ -75,6 +61,7 @@ interface Waiter {
 /**
  * One node's SSH connection as a state machine. Every state change goes through transition(), which
  * refuses moves the table in state.ts does not allow; listeners hear about a change after it happened.
+ * What may pass through the connection (pending dials, stream limits) is StreamAdmission's part.
  */
 export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
   spec: NodeSpec;
@@ -88,15 +75,9 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
   private session: SshSession | undefined;
   private hostKeyFingerprint: string | undefined;
   private attemptAbort: AbortController | undefined;
-  private readonly streams = new Set<TunnelSocket>();
   private readonly waiters = new Set<Waiter>();
-  /** Dials inside openStream(): waiting for the connection or for their channel. */
-  private pending = 0;
-  /** Channels being opened; they count against maxStreams, or a burst could overshoot it. */
-  private openingChannels = 0;
+  private readonly admission: StreamAdmission;
   private draining = false;
-  private bytesIn = 0;
-  private bytesOut = 0;
   private readonly log: Logger;
 
   constructor(
@@ -106,6 +87,9 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
     super();
     this.spec = spec;
     this.log = options.logger.child({ node: spec.name });
+    this.admission = new StreamAdmission(spec.name, options, (openStreams) => {
+      if (this.draining && openStreams === 0) this.shutdown('drained');
+    });
   }
 
   get name(): string {
@@ -117,12 +101,12 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
   }
 
   get openStreams(): number {
-    return this.streams.size;
+    return this.admission.openStreams;
   }
 
   /** Dials waiting for this tunnel to connect or for their channel to open (bounded by maxPendingDials). */
   get pendingDials(): number {
-    return this.pending;
+    return this.admission.pendingDials;
   }
 
   /** Starts connecting now if idle or waiting to retry (a retry skips the rest of its backoff). */
@@ -150,7 +134,7 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
   /** Opens a stream through this tunnel, waiting for a connection in progress up to the deadline. */
   async openStream(host: string, port: number, options: OpenStreamOptions): Promise<TunnelSocket> {
     this.refuseUnlessUsable();
-    const release = this.admitDial(options.target);
+    const release = this.admission.admitDial(options.target);
     try {
       await this.waitUntilReady(options);
       return await this.openChannel(host, port, options);
@@ -162,9 +146,7 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
   private async openChannel(host: string, port: number, options: OpenStreamOptions): Promise<TunnelSocket> {
     const session = this.session;
     if (!session) throw this.unavailable();
-    const maxStreams = this.options.maxStreams ?? Infinity;
-    if (this.streams.size + this.openingChannels >= maxStreams) throw new StreamLimitError(this.name, options.target, maxStreams);
-    this.openingChannels += 1;
+    const releaseChannel = this.admission.reserveChannel(options.target);
     let channel;
     try {
       const opening = session.openChannel(host, port).catch((err: unknown) => {
@@ -172,7 +154,7 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
       });
       channel = await withDeadline(opening, options, this.name, 'opening the SSH channel', (late) => late.stream.destroy());
     } finally {
-      this.openingChannels -= 1;
+      releaseChannel();
     }
     if (this.session !== session) {
       channel.stream.destroy();
@@ -184,34 +166,8 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
       remotePort: port,
       allowHalfOpen: options.allowHalfOpen,
     });
-    this.streams.add(socket);
-    socket.once('close', () => {
-      this.streams.delete(socket);
-      this.bytesIn += socket.bytesRead;
-      this.bytesOut += socket.bytesWritten;
-      if (this.draining && this.streams.size === 0) this.shutdown('drained');
-    });
+    this.admission.track(socket);
     return socket;
-  }
-
-  /**
-   * Counts one pending dial against this tunnel's bound and the pool's; throws DialQueueFullError when
-   * either is reached. Returns the release, to be called exactly once when the dial settles.
-   */
-  private admitDial(target: string): () => void {
-    if (this.pending >= this.options.maxPendingDials) {
-      throw new DialQueueFullError(this.name, target, this.options.maxPendingDials, 'tunnel');
-    }
-    const budget = this.options.dialBudget;
-    if (budget && !budget.tryTake()) throw new DialQueueFullError(this.name, target, budget.limit, 'pool');
-    this.pending += 1;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.pending -= 1;
-      budget?.release();
-    };
   }
 
   /**
@@ -221,11 +177,11 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
   drain(graceMs: number): Promise<void> {
     this.draining = true;
     this.rejectWaiters(new TunnelUnavailableError(this.name, this.state, 'node is being removed'));
-    if (this.streams.size === 0) {
+    if (this.admission.openStreams === 0) {
       this.shutdown('removed from inventory');
       return Promise.resolve();
     }
-    this.log.info('draining tunnel', { openStreams: this.streams.size, graceMs });
+    this.log.info('draining tunnel', { openStreams: this.admission.openStreams, graceMs });
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.shutdown('drain grace period over'), graceMs);
       this.on('stateChange', (change) => {
@@ -246,18 +202,12 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
     const session = this.session;
     this.session = undefined;
     this.transition([this.state], TunnelState.SHUTDOWN, undefined);
-    this.failStreams(error);
+    this.admission.failAll(error);
     this.rejectWaiters(new TunnelUnavailableError(this.name, TunnelState.SHUTDOWN, why));
     session?.close();
   }
 
-  status(): TunnelStatus {
-    let bytesIn = this.bytesIn;
-    let bytesOut = this.bytesOut;
-    for (const s of this.streams) {
-      bytesIn += s.bytesRead;
-      bytesOut += s.bytesWritten;
-    }
+  status(): TunnelSnapshot {
     return {
       node: this.name,
       address: this.spec.address,
@@ -269,11 +219,10 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
       nextRetryAt: this.nextRetryAt?.toISOString(),
       hostKeyFingerprint: this.hostKeyFingerprint,
       draining: this.draining,
-      openStreams: this.streams.size,
+      openStreams: this.admission.openStreams,
       connections: this.session?.connections ?? 0,
       inFlightBytes: this.session?.inFlightBytes ?? 0,
-      bytesIn,
-      bytesOut,
+      ...this.admission.bytes,
     };
   }
 
@@ -324,7 +273,7 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
   private failConnection(error: EgressError): void {
     const session = this.session;
     this.session = undefined;
-    this.failStreams(error);
+    this.admission.failAll(error);
     session?.close();
     this.onAttemptFailed(error);
   }
@@ -389,10 +338,6 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
 
   private rejectWaiters(error: EgressError): void {
     for (const waiter of this.takeWaiters()) waiter.reject(error);
-  }
-
-  private failStreams(error: EgressError): void {
-    for (const stream of this.streams) stream.destroy(error);
   }
 
   private clearTimers(): void {

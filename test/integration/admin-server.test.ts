@@ -263,18 +263,6 @@ test('/status is JSON with version, uptime, readiness and every tunnel, and no u
   }
 });
 
-test('attach() follows a new dialer and stops counting the old one', async () => {
-  const next = new Dialer(pool, { serviceCIDRs: cluster.serviceCIDRs });
-  const count = async (): Promise<number> => value(await scrape(), 'ssh_egress_dials_total', 'COUNTER', { route: 'service', result: 'success' });
-  const start = await count();
-  metrics.attach(pool, next);
-  (await dialer.dial(`${cluster.clusterIP}:7`)).destroy();
-  assert.equal(await count(), start);
-  (await next.dial(`${cluster.clusterIP}:7`)).destroy();
-  assert.equal(await count(), start + 1);
-  metrics.attach(pool, dialer);
-});
-
 test('two metrics objects in one process do not clash', async () => {
   const other = new EgressMetrics(pool, dialer);
   assert.match(await other.text(), /ssh_egress_tunnels\{state="READY"\} 3/);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readiness, readinessSummary } from '../../src/daemon/readiness.js';
 import { isLoopbackHost } from '../../src/daemon/admin-server.js';
-import type { TunnelStatus } from '../../src/tunnel/tunnel.js';
+import type { TunnelStatus } from '../../src/tunnel/tunnel-status.js';
 import { TunnelState } from '../../src/tunnel/state.js';
 
 function tunnel(node: string, state: TunnelState, extra: Partial<TunnelStatus> = {}): TunnelStatus {

@@ -6,15 +6,8 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import {
-  assertDaemonListeners,
-  loadConfig,
-  loadNodes,
-  parseConfig,
-  toDialerOptions,
-  toPoolOptions,
-  type EgressConfig,
-} from '../../src/config/index.js';
+import { assertDaemonListeners, loadConfig, parseConfig, type EgressConfig } from '../../src/config/index.js';
+import { loadNodes, toDialerOptions, toPoolOptions } from '../../src/runtime/index.js';
 import { ConfigError, TlsConfigError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { resolvePoolOptions } from '../../src/tunnel/pool-options.js';

@@ -1,7 +1,8 @@
 // The `limits:` config section: parsed, checked with the field named, and handed to the pool.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig, toPoolOptions } from '../../src/config/index.js';
+import { parseConfig } from '../../src/config/index.js';
+import { toPoolOptions } from '../../src/runtime/index.js';
 import { ConfigError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { POOL_DEFAULTS, resolvePoolOptions } from '../../src/tunnel/pool-options.js';

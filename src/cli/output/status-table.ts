@@ -1,5 +1,5 @@
 import type { AdminStatus } from '../../daemon/admin-status.js';
-import type { TunnelStatus } from '../../tunnel/tunnel.js';
+import type { TunnelStatus } from '../../tunnel/tunnel-status.js';
 import type { Palette, Style } from './colour.js';
 import { formatAge, formatBytes, formatMs, formatSeconds, formatUntil, shortFingerprint } from './format.js';
 import { renderTable, type Cell, type CellInput, type Column } from './table.js';

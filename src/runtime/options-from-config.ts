@@ -1,15 +1,12 @@
 /**
  * From EgressConfig to what the library takes: pool options (with the kubelet TLS files read now, so a bad
- * file fails at startup), dialer options, and the inventory's nodes.
+ * file fails at startup) and dialer options.
  */
+import type { EgressConfig } from '../config/config-types.js';
 import type { DialerOptions } from '../dialer/dialer.js';
-import { listKubeNodes } from '../kube/list-nodes.js';
 import type { Logger } from '../log.js';
-import { loadInventory } from '../nodes/load-inventory.js';
-import type { NodeSpec } from '../nodes/node-spec.js';
 import { loadKubeletTls } from '../tls/kubelet-tls.js';
 import type { HealthCheckOptions, TunnelPoolOptions } from '../tunnel/pool-options.js';
-import type { EgressConfig, InventorySource } from './config-types.js';
 
 /** Rejects with TlsConfigError when a health-check CA, certificate or key file cannot be used. */
 export async function toPoolOptions(config: EgressConfig, logger: Logger): Promise<TunnelPoolOptions> {
@@ -33,18 +30,4 @@ function poolLimits({ limits = {} }: EgressConfig): Partial<TunnelPoolOptions> {
 
 export function toDialerOptions(config: EgressConfig, logger: Logger): DialerOptions {
   return { serviceCIDRs: config.serviceCIDRs, policy: config.policy, dialTimeoutMs: config.dialTimeoutMs, logger };
-}
-
-/**
- * The nodes the inventory names: read from its file each call (so a reload sees changes), the inline list,
- * or one list call to the Kubernetes API (the daemon watches instead: KubernetesClusterWatch). `logger`
- * gets the warnings about Kubernetes nodes left out.
- */
-export async function loadNodes(inventory: InventorySource, options: { logger?: Logger } = {}): Promise<NodeSpec[]> {
-  if (inventory.kind === 'inline') return inventory.nodes.map((n) => structuredClone(n));
-  if (inventory.kind === 'kubernetes') {
-    const { kind: _kind, ...settings } = inventory;
-    return listKubeNodes(settings, options);
-  }
-  return loadInventory(inventory.path, inventory.addressTypes === undefined ? {} : { addressTypes: inventory.addressTypes });
 }
