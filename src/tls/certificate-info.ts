@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type forge from 'node-forge';
-import { TlsConfigError } from '../errors.js';
 import { readCertificate } from './forge-certificate.js';
 import { pemBlocks } from './pem.js';
+import { TlsConfigError } from './tls-config-error.js';
 
 /** What status pages and `check` show about a certificate (a kubelet's, or one in a CA bundle). */
 export interface CertificateInfo {

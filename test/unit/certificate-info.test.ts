@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { TlsConfigError } from '../../src/errors.js';
+import { TlsConfigError } from '../../src/tls/tls-config-error.js';
 import { createClusterCa } from '../../src/simulator/cluster-pki.js';
 import { describeCertificate, describeCertificates } from '../../src/tls/certificate-info.js';
 import { createTestCa } from './tls-test-pki.js';

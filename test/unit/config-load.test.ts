@@ -15,7 +15,8 @@ import {
   toPoolOptions,
   type EgressConfig,
 } from '../../src/config/index.js';
-import { ConfigError, TlsConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/errors.js';
+import { TlsConfigError } from '../../src/tls/tls-config-error.js';
 import { silentLogger } from '../../src/log.js';
 import { resolvePoolOptions } from '../../src/tunnel/pool-options.js';
 import { validDoc, withValue, yaml } from './config-fixtures.js';
