@@ -281,34 +281,6 @@ export function isPermanentFailure(err: unknown): boolean {
   );
 }
 
-/** A CA bundle, certificate or key file for TLS that cannot be used; `file` names it. */
-export class TlsConfigError extends EgressError {
-  readonly file: string | undefined;
-  constructor(message: string, details: EgressErrorDetails & { file?: string } = {}) {
-    super('ERR_TLS_CONFIG', message, details);
-    this.file = details.file;
-  }
-}
-
-/**
- * A kubelet's TLS certificate was refused (untrusted, wrong names, expired), or the kubelet refused ours.
- * `problem` is a stable label for metrics; `certificate` describes what the kubelet presented, when known.
- */
-export class KubeletCertificateError extends EgressError {
-  readonly problem: import('./tls/verify-kubelet.js').KubeletTlsProblem;
-  readonly certificate: import('./tls/certificate-info.js').CertificateInfo | undefined;
-  constructor(
-    node: string,
-    problem: import('./tls/verify-kubelet.js').KubeletTlsProblem,
-    reason: string,
-    details: EgressErrorDetails & { certificate?: import('./tls/certificate-info.js').CertificateInfo } = {},
-  ) {
-    super('ERR_KUBELET_CERT', `node ${node}: ${reason}`, { ...details, node });
-    this.problem = problem;
-    this.certificate = details.certificate;
-  }
-}
-
 /**
  * The destination is known (a node, a pod, a service or an allowed range) but the destination policy
  * forbids it, e.g. a node port outside `policy.nodePorts`. Nothing was sent. `reason` says which rule.

@@ -23,6 +23,8 @@ export { generateKeyPair, publicKeyFingerprint, DEFAULT_RSA_BITS, type GenerateK
 export { writeKeyPair, type WriteKeyPairOptions, type WrittenKeyPair } from './keys/write-key-pair.js';
 export type { OpenSshKeyPair } from './keys/openssh-key-pair.js';
 export type { UndiciConnector, UndiciConnectOptions } from './dialer/undici-connector.js';
+export { TlsConfigError } from './tls/tls-config-error.js';
+export { KubeletCertificateError } from './tls/kubelet-certificate-error.js';
 export { loadKubeletTls, type KubeletTlsFiles } from './tls/kubelet-tls.js';
 export { describeCertificate, describeCertificates, type CertificateInfo } from './tls/certificate-info.js';
 export { checkKubeletTls, kubeletIdentityCheck, type KubeletTlsResult, type KubeletTlsProblem } from './tls/verify-kubelet.js';

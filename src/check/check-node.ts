@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
-import { HostKeyMismatchError, HostKeyUnknownError, KubeletCertificateError } from '../errors.js';
+import { HostKeyMismatchError, HostKeyUnknownError } from '../errors.js';
+import { KubeletCertificateError } from '../tls/kubelet-certificate-error.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
 import type { CertificateInfo } from '../tls/certificate-info.js';
 import { probeKubelet } from '../tls/probe-kubelet.js';

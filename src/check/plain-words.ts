@@ -9,9 +9,9 @@ import {
   HostKeyRevokedError,
   HostKeyUnknownError,
   KnownHostsError,
-  KubeletCertificateError,
   TunnelClosedError,
 } from '../errors.js';
+import { KubeletCertificateError } from '../tls/kubelet-certificate-error.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
 import { describeSocketError } from '../ssh/tcp-connect.js';
 import type { CheckStepName, StepError } from './check-result.js';

@@ -1,4 +1,5 @@
-import { ConfigError, InvalidTargetError, InventoryError, KeyError, KnownHostsError, TlsConfigError } from '../errors.js';
+import { ConfigError, InvalidTargetError, InventoryError, KeyError, KnownHostsError } from '../errors.js';
+import { TlsConfigError } from '../tls/tls-config-error.js';
 
 /** The CLI's exit statuses: 0 success, 1 an operation failed (network, nodes), 2 usage or config error. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;

@@ -2,6 +2,24 @@
  * Reads the head of an HTTP CONNECT request from raw bytes. We parse it ourselves rather than with
  * node:http so that we know exactly where the head ends: bytes after it are the client's early tunnel
  * data, and nothing but our own status line may ever be written before the tunnel is joined.
+ *
+ * Weighed against http.Server's 'connect' event (llhttp, Node 20) and kept, because on the fuzz inputs
+ * of test/unit/fuzz-http-connect.test.ts and the front end's needs llhttp:
+ * - refuses bare-LF line ends (RFC 9112 2.2 lets a server accept them; only insecureHTTPParser, which also
+ *   allows folded headers and other smuggling vectors, turns that on);
+ * - is looser where a proxy target is concerned ("HTTP/2.0", two spaces in the request line pass), so
+ *   the request line needs our checks anyway;
+ * - answers other methods only after their whole head (and a missing Host with its own 400), where we
+ *   send 405 once the request line is in;
+ * - times out heads with a sweep every connectionsCheckingInterval (30 s by default), not per client:
+ *   headerTimeoutMs would still need our own timer;
+ * - gives a different answer depending on how TCP split the bytes (400 or 431) for 9 of 2,000 inputs;
+ *   this reader's answer does not depend on it (a tested property), and it is a pure function the
+ *   properties can call directly.
+ * Where llhttp is better: a malformed request line fails at its first bad byte (400), where we wait for
+ * its end or for maxHeaderBytes (431). CPU does not decide: a whole CONNECT exchange over loopback
+ * (client and server CPU, 2,000-3,000 exchanges a round, 6 interleaved rounds, 3 runs) had medians of
+ * 52-55 us with this reader and 53-59 us with http.Server; this parse takes ~0.9 us of it.
  */
 
 export type ConnectHead =

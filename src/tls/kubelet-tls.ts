@@ -1,10 +1,10 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type tls from 'node:tls';
-import { TlsConfigError } from '../errors.js';
 import { describeFsError, readPrivateFile } from '../fs/file-permissions.js';
 import { describeCertificates } from './certificate-info.js';
 import { pemBlocks } from './pem.js';
+import { TlsConfigError } from './tls-config-error.js';
 
 /**
  * The files kube-apiserver takes for talking to kubelets: `--kubelet-certificate-authority` (caFile) and

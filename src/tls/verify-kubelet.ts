@@ -1,10 +1,14 @@
-import tls from 'node:tls';
-import { describeCertificate, type CertificateInfo } from './certificate-info.js';
+import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
+import type tls from 'node:tls';
+import { describeCertificate, describeX509Certificate, type CertificateInfo } from './certificate-info.js';
 
 /**
  * The verdict on a kubelet's serving certificate after a TLS handshake, in plain words for status pages,
  * logs and the CLI's check. Names are checked OpenSSH-style, "IP or name": the node's address or its name
- * must be among the certificate's SANs.
+ * must be among the certificate's SANs. The name check is X509Certificate's checkHost/checkIP rather than
+ * tls.checkServerIdentity, which falls back to the CN when the SANs hold only IP addresses: Go's crypto/tls
+ * (kube-apiserver) never looks at the CN, and neither do we.
  */
 
 /** A stable label for what was wrong (for metrics and switches); the message is in `reason`. */
@@ -58,9 +62,11 @@ export function checkKubeletTls(socket: tls.TLSSocket, expected: string | readon
   if (!peer || !peer.raw) {
     return { authorized: false, problem: 'no-certificate', reason: 'kubelet presented no certificate' };
   }
+  let x509: X509Certificate;
   let certificate: CertificateInfo;
   try {
-    certificate = describeCertificate(peer.raw);
+    x509 = new X509Certificate(peer.raw);
+    certificate = describeX509Certificate(x509);
   } catch (err) {
     // Fail closed: what cannot be read cannot be reported or trusted by status pages either.
     return { authorized: false, problem: 'rejected', reason: `kubelet certificate cannot be read: ${(err as Error).message}` };
@@ -70,7 +76,7 @@ export function checkKubeletTls(socket: tls.TLSSocket, expected: string | readon
     const { problem, reason } = chainVerdict(code, certificate, peer);
     return { authorized: false, problem, reason, certificate };
   }
-  const mismatch = identityError(names, peer, certificate);
+  const mismatch = identityError(names, x509, certificate);
   if (mismatch) return { authorized: false, problem: 'name-mismatch', reason: mismatch, certificate };
   return { authorized: true, certificate };
 }
@@ -81,21 +87,30 @@ export function checkKubeletTls(socket: tls.TLSSocket, expected: string | readon
  */
 export function kubeletIdentityCheck(names: readonly string[]): (host: string, cert: tls.PeerCertificate) => Error | undefined {
   return (_host, cert) => {
-    const mismatch = identityError(names, cert);
+    let mismatch: string | undefined;
+    try {
+      const x509 = new X509Certificate(cert.raw);
+      mismatch = identityError(names, x509, describeX509Certificate(x509));
+    } catch (err) {
+      mismatch = `kubelet certificate cannot be read: ${(err as Error).message}`;
+    }
     return mismatch === undefined ? undefined : Object.assign(new Error(mismatch), { code: NAME_MISMATCH, cert });
   };
 }
 
-function identityError(names: readonly string[], peer: tls.PeerCertificate, info?: CertificateInfo): string | undefined {
+/** Go's rules: SANs only, and a wildcard only as a whole leftmost label ("*.example.com"). */
+const HOST_CHECK = { subject: 'never', partialWildcards: false } as const;
+
+function identityError(names: readonly string[], cert: X509Certificate, info: CertificateInfo): string | undefined {
   const unique = [...new Set(names.filter((n) => n !== ''))];
   const wanted = unique.join(' or ');
-  // Only SANs count, as in Go's crypto/tls (kube-apiserver): Node would fall back to the CN without them.
-  if (!peer.subjectaltname) {
-    const cn = info?.subject.commonName ?? peer.subject?.CN;
+  if (cert.subjectAltName === undefined) {
+    const cn = info.subject.commonName;
     return `kubelet certificate does not name ${wanted} (it has no SANs${cn ? `; its CN ${cn} does not count` : ''})`;
   }
-  if (unique.some((name) => tls.checkServerIdentity(name, peer) === undefined)) return undefined;
-  return `kubelet certificate does not name ${wanted} (SANs: ${info ? info.subjectAltNames.join(', ') : peer.subjectaltname})`;
+  const named = (name: string): boolean => (isIP(name) ? cert.checkIP(name) : cert.checkHost(name, HOST_CHECK)) !== undefined;
+  if (unique.some(named)) return undefined;
+  return `kubelet certificate does not name ${wanted} (SANs: ${info.subjectAltNames.join(', ')})`;
 }
 
 function chainVerdict(code: string, leaf: CertificateInfo, peer: tls.DetailedPeerCertificate): { problem: KubeletTlsProblem; reason: string } {

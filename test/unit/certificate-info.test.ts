@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { TlsConfigError } from '../../src/errors.js';
+import { TlsConfigError } from '../../src/tls/tls-config-error.js';
 import { createClusterCa } from '../../src/simulator/cluster-pki.js';
 import { describeCertificate, describeCertificates } from '../../src/tls/certificate-info.js';
 import { createTestCa } from './tls-test-pki.js';
@@ -47,7 +47,7 @@ describe('describeCertificate', () => {
     assert.equal(describeCertificate(leaf.certPem, new Date(notAfter - 10 * DAY - 1000)).daysToExpiry, 10);
   });
 
-  it('reads ECDSA certificates, which forge alone cannot', () => {
+  it('reads ECDSA certificates (kubelets that rotate their serving certificate use P-256 keys)', () => {
     const test = createTestCa('EC issuing CA');
     const ec = test.issue({ commonName: 'system:node:n1', organization: 'system:nodes', ips: ['fd00::11'], keyType: 'ec' });
     const info = describeCertificate(ec.certPem);
@@ -55,6 +55,13 @@ describe('describeCertificate', () => {
     assert.equal(info.subject.text, 'CN=system:node:n1,O=system:nodes');
     assert.deepEqual(info.ipAddresses, ['fd00::11']);
     assert.equal(info.fingerprintSha256, new X509Certificate(ec.certPem).fingerprint256);
+  });
+
+  it("reads SAN values Node quotes (a comma in a name), and shows IPv6 SANs compressed", () => {
+    const odd = createTestCa('CA').issue({ commonName: 'n1', dnsNames: ['n1', 'a,DNS:b'], ips: ['fd00:0:0::7'] });
+    const info = describeCertificate(odd.certPem);
+    assert.deepEqual(info.subjectAltNames, ['IP:fd00::7', 'DNS:n1', 'DNS:a,DNS:b']);
+    assert.deepEqual(info.dnsNames, ['n1', 'a,DNS:b']);
   });
 
   it('escapes DN special characters so one attribute cannot pass for several', () => {

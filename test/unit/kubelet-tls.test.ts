@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -6,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type tls from 'node:tls';
-import { DialAbortedError, DialTimeoutError, KubeletCertificateError, TlsConfigError } from '../../src/errors.js';
+import { DialAbortedError, DialTimeoutError } from '../../src/errors.js';
+import { TlsConfigError } from '../../src/tls/tls-config-error.js';
+import { KubeletCertificateError } from '../../src/tls/kubelet-certificate-error.js';
 import { createClusterCa } from '../../src/simulator/cluster-pki.js';
 import { loadKubeletTls } from '../../src/tls/kubelet-tls.js';
 import { probeKubelet } from '../../src/tls/probe-kubelet.js';
@@ -124,6 +127,14 @@ describe('probeKubelet', () => {
     assert.equal(err.message, 'node n1: kubelet certificate does not name 127.0.0.1 or n1 (it has no SANs; its CN 127.0.0.1 does not count)');
   });
 
+  it('does not fall back to the CN when the SANs hold only IP addresses (Node would; Go does not)', async () => {
+    const served = await serve(await clusterCa.issue({ commonName: 'n1', ips: ['127.0.0.2'], dnsNames: [] }));
+    const err = await refused(served, { ca: clusterCa.certPem });
+    assert.equal(err.problem, 'name-mismatch');
+    assert.equal(err.message, 'node n1: kubelet certificate does not name 127.0.0.1 or n1 (SANs: IP:127.0.0.2)');
+    assert.deepEqual(served.requests, []);
+  });
+
   it('refuses an expired certificate and says when it expired', async () => {
     const test = createTestCa('expiry CA');
     const old = test.issue({ commonName: 'n1', ips: ['127.0.0.1'], notBefore: new Date(Date.now() - 30 * DAY), notAfter: new Date(Date.now() - 2 * DAY) });
@@ -204,6 +215,14 @@ describe('kubeletIdentityCheck', () => {
       });
     assert.equal(await get(['127.0.0.1', 'n1']), 200);
     await assert.rejects(get(['127.0.0.1', 'n9']), /kubelet certificate does not name 127\.0\.0\.1 or n9 \(SANs: DNS:n1\)/);
+  });
+
+  it('takes a wildcard only as a whole leftmost label, as Go does', () => {
+    const check = (dnsName: string, name: string): string | undefined =>
+      kubeletIdentityCheck(['198.18.0.11', name])('', { raw: Buffer.from(new X509Certificate(clientCa.issue({ commonName: 'k', dnsNames: [dnsName] }).certPem).raw) } as tls.PeerCertificate)?.message;
+    assert.equal(check('*.nodes.example', 'n1.nodes.example'), undefined);
+    assert.match(check('n*.nodes.example', 'n1.nodes.example') ?? '', /does not name 198\.18\.0\.11 or n1\.nodes\.example \(SANs: DNS:n\*\.nodes\.example\)/);
+    assert.match(check('*.nodes.example', 'a.n1.nodes.example') ?? '', /does not name/);
   });
 });
 
