@@ -4,7 +4,9 @@
  */
 import type { z } from 'zod';
 import { ConfigError, InventoryError, type EgressErrorDetails } from '../errors.js';
-import { describeIssue, formatPath, inventoryIssuePath } from '../nodes/inventory-schema.js';
+import { inventoryIssuePath } from '../nodes/inventory-schema.js';
+import { formatPath } from '../util/field-path.js';
+import { describeIssue } from '../util/zod-issues.js';
 
 /** A ConfigError whose message starts with `source` while `path` stays the bare field path. */
 export function configError(source: string, path: string, problem: string, details: EgressErrorDetails = {}): ConfigError {

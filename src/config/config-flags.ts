@@ -3,6 +3,7 @@
  * whole config from flags alone (enough for the CLI). Values get the file's rules; errors name the flag.
  */
 import { ConfigError } from '../errors.js';
+import { isCidr } from '../net/cidr.js';
 import { CONFIG_DEFAULTS, checkSocketPaths } from './config-from-file.js';
 import { adminExposureOf, socksExposure } from './config-rules.js';
 import type { EgressConfig, ListenerSettings } from './config-types.js';
@@ -11,7 +12,6 @@ import {
   LOG_FORMATS,
   LOG_LEVELS,
   MAX_DURATION_MS,
-  isCidr,
   isDurationMs,
   isFilePath,
   isUserName,

@@ -5,7 +5,8 @@
 import type { ConfigFile } from './config-schema.js';
 import { configError } from './config-error.js';
 import type { EgressConfig } from './config-types.js';
-import { isLoopbackHost, type HostPort } from './config-values.js';
+import { isLoopbackHost } from '../net/loopback.js';
+import type { HostPort } from './config-values.js';
 
 type Fail = (path: string, problem: string) => never;
 

@@ -4,7 +4,11 @@
  * rules across fields are in config-rules.ts.
  */
 import { z } from 'zod';
-import { isPort, nodeEntrySchema, rule, show } from '../nodes/inventory-schema.js';
+import { isCidr } from '../net/cidr.js';
+import { isPort } from '../net/port.js';
+import { nodeEntrySchema } from '../nodes/inventory-schema.js';
+import { show } from '../util/show-value.js';
+import { rule } from '../util/zod-rule.js';
 import { MAX_CONNECTIONS_PER_NODE } from '../tunnel/pool-options.js';
 import {
   ADDRESS_TYPES,
@@ -13,7 +17,6 @@ import {
   LOG_FORMATS,
   LOG_LEVELS,
   MAX_DURATION_MS,
-  isCidr,
   isDurationMs,
   isEnvName,
   isFilePath,

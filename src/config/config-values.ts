@@ -4,8 +4,9 @@
  */
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { parseCidr, parseIp } from '../net/cidr.js';
-import { isDnsName } from '../nodes/inventory-schema.js';
+import { parseIp } from '../net/address.js';
+import { isHostName, normalizeHostName } from '../net/hostname.js';
+import { isPortOrZero, portDigits } from '../net/port.js';
 import type { LogLevel } from './config-types.js';
 
 export interface HostPort {
@@ -30,10 +31,9 @@ export const LISTEN_EXAMPLE = 'host:port (such as "127.0.0.1:8132" or "[::1]:813
  */
 export function parseListenAddress(text: unknown): HostPort | undefined {
   if (typeof text !== 'string') return undefined;
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
-  if (!match) return undefined;
-  const port = Number(match[3]);
-  if (port > 65535) return undefined;
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(text);
+  const port = portDigits(match?.[3] ?? '');
+  if (!match || !isPortOrZero(port)) return undefined;
   const v6 = match[1];
   if (v6 !== undefined) {
     const ip = parseIp(v6);
@@ -42,13 +42,7 @@ export function parseListenAddress(text: unknown): HostPort | undefined {
   const host = match[2] ?? '';
   const ip = parseIp(host);
   if (ip) return { host: ip.toString(), port };
-  return isDnsName(host) ? { host: host.toLowerCase(), port } : undefined;
-}
-
-/** Loopback addresses and "localhost"; what may listen without authentication. */
-export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost') return true;
-  return parseIp(host)?.range() === 'loopback';
+  return isHostName(host) ? { host: normalizeHostName(host), port } : undefined;
 }
 
 /** "0600", "600" or "0o600" -> 0o600. Permission bits only: setuid and friends mean nothing on a socket. */
@@ -68,10 +62,6 @@ export function isPositiveInteger(value: unknown): value is number {
 
 export function isFraction(value: unknown): value is number {
   return typeof value === 'number' && value >= 0 && value <= 1;
-}
-
-export function isCidr(value: unknown): value is string {
-  return typeof value === 'string' && parseCidr(value) !== undefined;
 }
 
 export function isEnvName(value: unknown): value is string {

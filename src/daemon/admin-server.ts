@@ -1,9 +1,9 @@
 import http from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import ipaddr from 'ipaddr.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { isLoopbackHost } from '../net/loopback.js';
 import type { TunnelPool } from '../tunnel/pool.js';
 import type { EgressMetrics } from './metrics.js';
 import { readiness, readinessSummary } from './readiness.js';
@@ -165,15 +165,6 @@ export class AdminServer {
       tunnels: tunnels.map(publicTunnelStatus),
     };
   }
-}
-
-/** "localhost", 127.0.0.0/8, ::1 and IPv4-mapped loopback. Other names are refused: DNS could say anything. */
-export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost') return true;
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (!ipaddr.isValid(bare)) return false;
-  const addr = ipaddr.process(bare); // unwraps ::ffff:127.0.0.1
-  return addr.range() === 'loopback';
 }
 
 function packageVersion(): string {

@@ -4,6 +4,7 @@ import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Dialer } from '../dialer/dialer.js';
 import { ConfigError } from '../errors.js';
+import { isLoopbackHost } from '../net/loopback.js';
 import type { Logger } from '../log.js';
 import type { Frontend } from './frontend.js';
 import { serveConnectClient, type ConnectRequestEvent } from './http-connect-session.js';
@@ -82,7 +83,7 @@ export class HttpConnectFrontend extends EventEmitter<{ request: [ConnectRequest
         this.emit('request', { outcome: 'rejected', status: undefined, reason: 'tls-handshake', durationMs: 0 });
       });
     } else {
-      if (listenOn.kind === 'tcp' && !isLoopback(listenOn.host)) {
+      if (listenOn.kind === 'tcp' && !isLoopbackHost(listenOn.host)) {
         throw new ConfigError('listeners.connect.tcp.host', `plain-TCP CONNECT listens on loopback only, got ${listenOn.host}; use mutual TLS or a Unix socket`);
       }
       this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket, context));
@@ -177,12 +178,6 @@ export class HttpConnectFrontend extends EventEmitter<{ request: [ConnectRequest
 
 function describe(on: HttpConnectListen): string {
   return on.kind === 'unix' ? `connect-uds ${on.path}` : `connect-${on.kind} ${on.host.includes(':') ? `[${on.host}]` : on.host}:${on.port}`;
-}
-
-function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (net.isIPv4(host)) return host.startsWith('127.');
-  return host === '::1' || host === '0:0:0:0:0:0:0:1';
 }
 
 function positiveInteger(value: number, field: string): number {

@@ -2,7 +2,7 @@ import net from 'node:net';
 import type { Dialer } from '../dialer/dialer.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { parseIp } from '../net/cidr.js';
+import { isLoopbackHost } from '../net/loopback.js';
 import { mapDialFailure, SOCKS_REPLY } from './failure-mapping.js';
 import type { Frontend } from './frontend.js';
 import { splice } from './splice.js';
@@ -198,17 +198,11 @@ export class Socks5Frontend implements Frontend {
 
 /** No open proxy: a TCP listener reachable from other hosts must require authentication. */
 function refuseOpenProxy(host: string, hasUsers: boolean): void {
-  if (hasUsers || isLoopback(host)) return;
+  if (hasUsers || isLoopbackHost(host)) return;
   throw new ConfigError(
     'listeners.socks.tcp.host',
     `${host} is not a loopback address; listening there without listeners.socks.users would make an open proxy`,
   );
-}
-
-function isLoopback(host: string): boolean {
-  if (host.toLowerCase() === 'localhost') return true;
-  const ip = parseIp(host.replace(/^\[(.*)\]$/, '$1'));
-  return ip !== undefined && ip.range() === 'loopback';
 }
 
 /** Ends our side after a refusal, still reading (and dropping) what the client sends: closing with unread

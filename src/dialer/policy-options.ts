@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js';
-import { isIp, parseCidr, type Cidr } from '../net/cidr.js';
+import { isIp } from '../net/address.js';
+import { parseCidr, type Cidr } from '../net/cidr.js';
 import { portSet, type PortSet, type PortSpec } from './policy-ports.js';
 
 /** A range outside the cluster that dials may reach, on every port or only on the ports listed. */

@@ -1,5 +1,6 @@
 import { PolicyDeniedError } from '../errors.js';
-import { ipNumber, type Cidr } from '../net/cidr.js';
+import { ipNumber } from '../net/address.js';
+import type { Cidr } from '../net/cidr.js';
 import { compilePolicy, type CompiledPolicy, type DestinationPolicyOptions } from './policy-options.js';
 import type { Route } from './router.js';
 import type { RoutingTable } from './routing-table.js';

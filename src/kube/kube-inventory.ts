@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { isPort } from '../nodes/inventory-schema.js';
+import { isPort } from '../net/port.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
 import { apiServerOf } from './kube-config.js';
 import type { KubernetesInventorySettings } from './kube-settings.js';

@@ -8,7 +8,7 @@ import { route, type RouteReason } from '../../src/dialer/router.js';
 import { buildRoutingTable } from '../../src/dialer/routing-table.js';
 import { DestinationPolicy } from '../../src/dialer/policy.js';
 import type { DestinationPolicyOptions } from '../../src/dialer/policy-options.js';
-import { parsePortSpec } from '../../src/dialer/policy-ports.js';
+import { parsePortRange } from '../../src/net/port-range.js';
 
 function spec(name: string, address: string, extra: Partial<NodeSpec> = {}): NodeSpec {
   return { name, address, aliases: [], sshPort: 22, kubeletPort: 10250, podCIDRs: [], hostKeyFingerprints: [], labels: {}, ...extra };
@@ -209,5 +209,5 @@ test('port specs', () => {
     { in: null, want: undefined },
     { in: [443], want: undefined },
   ];
-  for (const c of cases) assert.deepEqual(parsePortSpec(c.in), c.want, JSON.stringify(c.in));
+  for (const c of cases) assert.deepEqual(parsePortRange(c.in), c.want, JSON.stringify(c.in));
 });
