@@ -14,19 +14,9 @@ export function checkConfigRules(file: ConfigFile, source: string): void {
   const fail: Fail = (path, problem) => {
     throw configError(source, path, problem);
   };
-  checkSsh(file.ssh, fail);
   checkHealthCheck(file.healthCheck, fail);
   checkInventory(file.inventory, fail);
   checkListeners(file.listeners, fail);
-}
-
-function checkSsh(ssh: ConfigFile['ssh'], fail: Fail): void {
-  if (ssh.passphraseFile !== undefined && ssh.passphraseEnv !== undefined) {
-    fail('ssh.passphraseEnv', 'give passphraseFile or passphraseEnv, not both');
-  }
-  if (ssh.insecureIgnoreHostKeys && ssh.trustOnFirstUseFile !== undefined) {
-    fail('ssh.trustOnFirstUseFile', 'cannot be combined with insecureIgnoreHostKeys: choose one way to trust host keys');
-  }
 }
 
 function checkHealthCheck(check: ConfigFile['healthCheck'], fail: Fail): void {

@@ -8,7 +8,8 @@ import type { Logger } from '../log.js';
 import { loadInventory } from '../nodes/load-inventory.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
 import { loadKubeletTls } from '../tls/kubelet-tls.js';
-import type { HealthCheckOptions, TunnelPoolOptions } from '../tunnel/pool-options.js';
+import type { HealthCheckOptions } from '../tunnel/health-check-options.js';
+import type { TunnelPoolOptions } from '../tunnel/pool-options.js';
 import type { EgressConfig, InventorySource } from './config-types.js';
 
 /** Rejects with TlsConfigError when a health-check CA, certificate or key file cannot be used. */

@@ -6,9 +6,9 @@
 import { z } from 'zod';
 import { InventoryError } from '../errors.js';
 import { isIp, normalizeIp } from '../net/address.js';
-import { isCidr, normalizeCidr } from '../net/cidr.js';
+import { cidrRule, portRule } from '../config/option-rules.js';
+import { normalizeCidr } from '../net/cidr.js';
 import { isDns1123Subdomain, isHostName, normalizeHostName } from '../net/hostname.js';
-import { isPort } from '../net/port.js';
 import { formatPath } from '../util/field-path.js';
 import { isRecord } from '../util/is-record.js';
 import { describeIssue } from '../util/zod-issues.js';
@@ -58,8 +58,6 @@ export function nodeFieldPath(at: string, name: string | undefined, field: reado
 
 export const nodeNameRule = rule<string>(isNodeName, "a valid node name (lower-case letters, digits, '-' and '.')");
 export const hostRule = rule<string>(isHost, 'an IP address or DNS name');
-export const cidrRule = rule<string>(isCidr, 'a CIDR');
-const portRule = rule<number>(isPort, 'a port number (1..65535)');
 const fingerprintRule = rule<string>(
   (v) => typeof v === 'string' && FINGERPRINT.test(v),
   'a host key fingerprint ("SHA256:" and 43 base64 characters, as ssh-keygen -lf prints)',
