@@ -3,11 +3,11 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { z } from 'zod';
+import { plainConnectExposure } from '../config/config-rules.js';
 import { countRule, durationMsRule, objectRule } from '../config/option-rules.js';
 import { parseOptions } from '../config/parse-options.js';
 import type { Dialer } from '../dialer/dialer.js';
 import { ConfigError } from '../errors.js';
-import { isLoopbackHost } from '../net/loopback.js';
 import { defined } from '../util/defined.js';
 import type { ShapeOf } from '../util/shape-of.js';
 import type { Logger } from '../log.js';
@@ -96,9 +96,8 @@ export class HttpConnectFrontend extends EventEmitter<{ request: [ConnectRequest
         this.emit('request', { outcome: 'rejected', status: undefined, reason: 'tls-handshake', durationMs: 0 });
       });
     } else {
-      if (listenOn.kind === 'tcp' && !isLoopbackHost(listenOn.host)) {
-        throw new ConfigError('listeners.connect.tcp.host', `plain-TCP CONNECT listens on loopback only, got ${listenOn.host}; use mutual TLS or a Unix socket`);
-      }
+      const exposure = listenOn.kind === 'tcp' ? plainConnectExposure(listenOn) : undefined;
+      if (exposure) throw new ConfigError('listeners.connect.tcp.host', exposure);
       this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket, context));
     }
     // Count clients from the TCP accept on, so TLS handshakes in progress count (and are destroyed) too.

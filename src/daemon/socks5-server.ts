@@ -1,11 +1,11 @@
 import net from 'node:net';
 import { z } from 'zod';
+import { socksExposure } from '../config/config-rules.js';
 import { durationMsRule, objectRule } from '../config/option-rules.js';
 import { parseOptions } from '../config/parse-options.js';
 import type { Dialer } from '../dialer/dialer.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { isLoopbackHost } from '../net/loopback.js';
 import { defined } from '../util/defined.js';
 import type { ShapeOf } from '../util/shape-of.js';
 import { rule } from '../util/zod-rule.js';
@@ -65,7 +65,8 @@ export class Socks5Frontend implements Frontend {
   ) {
     const { users, handshakeTimeoutMs } = { ...SOCKS5_DEFAULTS, ...defined(parseOptions(socks5OptionsSchema, options)) };
     this.credentials = users && users.size > 0 ? new Socks5Credentials(users) : undefined;
-    if (listenOn.kind === 'tcp') refuseOpenProxy(listenOn.host, this.credentials !== undefined);
+    const exposure = listenOn.kind === 'tcp' ? socksExposure(listenOn, users?.size ?? 0) : undefined;
+    if (exposure) throw new ConfigError('listeners.socks.tcp.host', exposure);
     this.handshakeTimeoutMs = handshakeTimeoutMs;
     // Half-open on: a client that shuts its sending side still gets the destination's answer.
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
@@ -207,15 +208,6 @@ export class Socks5Frontend implements Frontend {
     if (this.log.isDebugEnabled()) this.log.debug('SOCKS5 stream open', { target: hostPort(request.host, request.port), node: tunnel.node, username });
     await splice(socket, tunnel);
   }
-}
-
-/** No open proxy: a TCP listener reachable from other hosts must require authentication. */
-function refuseOpenProxy(host: string, hasUsers: boolean): void {
-  if (hasUsers || isLoopbackHost(host)) return;
-  throw new ConfigError(
-    'listeners.socks.tcp.host',
-    `${host} is not a loopback address; listening there without listeners.socks.users would make an open proxy`,
-  );
 }
 
 /** Ends our side after a refusal, still reading (and dropping) what the client sends: closing with unread
