@@ -1,7 +1,7 @@
 import { isIPv6 } from 'node:net';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config/index.js';
-import { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT } from '../daemon/admin-server.js';
+import { ADMIN_DEFAULTS } from '../daemon/admin-server.js';
 import { positiveInt } from './connection-options.js';
 import { EXIT, exitStatusFor } from './exit-status.js';
 import { paletteFor } from './output/colour.js';
@@ -23,7 +23,7 @@ interface StatusFlags {
 export function statusCommand(setExitCode: (code: number) => void): Command {
   return new Command('status')
     .description('show the running daemon\'s tunnels (its admin /status) as a table')
-    .option('--admin <url>', `the daemon's admin address (default: listeners.admin from --config, else http://${DEFAULT_ADMIN_HOST}:${DEFAULT_ADMIN_PORT})`)
+    .option('--admin <url>', `the daemon's admin address (default: listeners.admin from --config, else http://${ADMIN_DEFAULTS.host}:${ADMIN_DEFAULTS.port})`)
     .option('--config <file>', 'the daemon\'s config file, to find its admin address')
     .addOption(new Option('-o, --output <format>', 'table, wide, or json (the daemon\'s /status as it is)').choices(['table', 'wide', 'json']).default('table'))
     .addOption(new Option('--timeout <ms>', 'how long to wait for the daemon').argParser(positiveInt).default(5000))
@@ -61,6 +61,6 @@ Examples:
 /** The config's admin listener; a wildcard listen address is asked on loopback. */
 async function adminFromConfig(file: string | undefined): Promise<string> {
   const admin = file === undefined ? undefined : (await loadConfig(file)).listeners.admin;
-  const host = admin?.host === '0.0.0.0' ? '127.0.0.1' : admin?.host === '::' ? '::1' : (admin?.host ?? DEFAULT_ADMIN_HOST);
-  return `http://${isIPv6(host) ? `[${host}]` : host}:${admin?.port ?? DEFAULT_ADMIN_PORT}`;
+  const host = admin?.host === '0.0.0.0' ? '127.0.0.1' : admin?.host === '::' ? '::1' : (admin?.host ?? ADMIN_DEFAULTS.host);
+  return `http://${isIPv6(host) ? `[${host}]` : host}:${admin?.port ?? ADMIN_DEFAULTS.port}`;
 }

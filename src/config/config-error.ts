@@ -4,7 +4,9 @@
  */
 import type { z } from 'zod';
 import { ConfigError, InventoryError, type EgressErrorDetails } from '../errors.js';
-import { describeIssue, formatPath, inventoryIssuePath } from '../nodes/inventory-schema.js';
+import { inventoryIssuePath } from '../nodes/inventory-schema.js';
+import { formatPath } from '../util/field-path.js';
+import { describeIssue, withUnionsResolved } from '../util/zod-issues.js';
 
 /** A ConfigError whose message starts with `source` while `path` stays the bare field path. */
 export function configError(source: string, path: string, problem: string, details: EgressErrorDetails = {}): ConfigError {
@@ -21,11 +23,12 @@ const UNKNOWN_FIELD_HINTS: Record<string, string> = {
 };
 
 /**
- * The first problem zod found, as a ConfigError. Unknown fields come first, since a misspelt key is
- * usually also why a required one looks missing.
+ * The first problem zod found, as a ConfigError: the one converter for the config file, flags and the
+ * library's options. Unknown fields come first, since a misspelt key is usually also why a required one
+ * looks missing. `root` names the value itself when it is not a document (a flag: "--user").
  */
-export function configErrorFromZod(error: z.ZodError, schema: z.ZodType, data: unknown, source: string): ConfigError {
-  const issues = [...error.issues].sort((a, b) => rank(a) - rank(b));
+export function configErrorFromZod(error: z.ZodError, schema: z.ZodType, data: unknown, source: string, root = ''): ConfigError {
+  const issues = withUnionsResolved(error.issues).sort((a, b) => rank(a) - rank(b));
   const [first, ...more] = issues;
   if (!first) return configError(source, '', 'invalid configuration');
   const { field, problem } = describeIssue(first);
@@ -36,7 +39,8 @@ export function configErrorFromZod(error: z.ZodError, schema: z.ZodType, data: u
   }
   if (more.length) text += ` (and ${more.length} more problem${more.length > 1 ? 's' : ''})`;
   const { path, node } = issuePath(field, data);
-  return configError(source, path, text, node === undefined ? {} : { node });
+  const named = root && path ? `${root}${path.startsWith('[') ? '' : '.'}${path}` : root || path;
+  return configError(source, named, text, node === undefined ? {} : { node });
 }
 
 /** An inventory error from inline nodes (duplicates) as a ConfigError under `inventory.`. */
@@ -69,11 +73,18 @@ export function knownFieldsAt(schema: z.ZodType, path: readonly PropertyKey[]): 
     current = unwrap(current);
     const def: z.core.$ZodTypeDef | undefined = current?._zod.def;
     if (def?.type === 'object') current = (def as z.core.$ZodObjectDef).shape[String(segment)];
+    else if (def?.type === 'union') current = objectOption(def as z.core.$ZodUnionDef)?._zod.def.shape[String(segment)];
     else if (def?.type === 'array') current = (def as z.core.$ZodArrayDef).element;
     else return [];
   }
   const def = unwrap(current)?._zod.def;
+  if (def?.type === 'union') return Object.keys(objectOption(def as z.core.$ZodUnionDef)?._zod.def.shape ?? {});
   return def?.type === 'object' ? Object.keys((def as z.core.$ZodObjectDef).shape) : [];
+}
+
+/** The mapping form of a union such as "a string or { cidr, ports }". */
+function objectOption(def: z.core.$ZodUnionDef): z.core.$ZodObject | undefined {
+  return def.options.map(unwrap).find((o): o is z.core.$ZodObject => o?._zod.def.type === 'object');
 }
 
 /** Looks through optional() and transform() (a pipe) to the schema that holds the shape. */

@@ -1,24 +1,20 @@
 /**
  * Command-line flags over the config: applyFlags() overrides a loaded file, configFromFlags() builds a
- * whole config from flags alone (enough for the CLI). Values get the file's rules; errors name the flag.
+ * whole config from flags alone (enough for the CLI). Values go through the file's own rules (the same
+ * schemas), so the words match; errors name the flag.
  */
+import type { z } from 'zod';
+import { DIALER_DEFAULTS } from '../dialer/dialer-options.js';
 import { ConfigError } from '../errors.js';
+import { POOL_DEFAULTS } from '../tunnel/pool-options.js';
+import { oneOf } from '../util/zod-rule.js';
 import { CONFIG_DEFAULTS, checkSocketPaths } from './config-from-file.js';
 import { adminExposureOf, socksExposure } from './config-rules.js';
+import { listenRule } from './config-schema.js';
 import type { EgressConfig, ListenerSettings } from './config-types.js';
-import {
-  LISTEN_EXAMPLE,
-  LOG_FORMATS,
-  LOG_LEVELS,
-  MAX_DURATION_MS,
-  isCidr,
-  isDurationMs,
-  isFilePath,
-  isUserName,
-  parseListenAddress,
-  resolvePath,
-  type HostPort,
-} from './config-values.js';
+import { LOG_FORMATS, LOG_LEVELS, resolvePath, type HostPort } from './config-values.js';
+import { cidrRule, durationMsRule, filePathRule, userNameRule } from './option-rules.js';
+import { parseOptions } from './parse-options.js';
 
 /** Flag values by commander's camelCase names, so a command's parsed options can be passed as they are. */
 export interface ConfigFlags {
@@ -61,10 +57,10 @@ export function configFromFlags(flags: ConfigFlags): EgressConfig {
     inventory: { kind: 'file', path: '' },
     serviceCIDRs: [],
     policy: {},
-    dialTimeoutMs: CONFIG_DEFAULTS.dialTimeoutMs,
+    dialTimeoutMs: DIALER_DEFAULTS.dialTimeoutMs,
     listeners: {},
     readyFraction: CONFIG_DEFAULTS.readyFraction,
-    drainGraceMs: CONFIG_DEFAULTS.drainGraceMs,
+    drainGraceMs: POOL_DEFAULTS.drainGraceMs,
     log: {},
   };
   return applyFlags(base, flags);
@@ -82,10 +78,7 @@ export function applyFlags(config: EgressConfig, flags: ConfigFlags): EgressConf
     next.inventory = { kind: 'file', path: filePath(flags.inventory, '--inventory'), ...(addressTypes && { addressTypes }) };
   }
   applyKubernetesFlags(next, flags, config);
-  if (flags.user !== undefined) {
-    if (!isUserName(flags.user)) throw new ConfigError('--user', `${JSON.stringify(flags.user)} is not a user name`);
-    ssh.user = flags.user;
-  }
+  if (flags.user !== undefined) ssh.user = flagValue(userNameRule, flags.user, '--user');
   if (flags.identity !== undefined) ssh.identityFile = filePath(flags.identity, '--identity');
   if (flags.knownHosts !== undefined) ssh.knownHostsFile = filePath(flags.knownHosts, '--known-hosts');
   if (flags.trustOnFirstUse !== undefined) {
@@ -95,21 +88,14 @@ export function applyFlags(config: EgressConfig, flags: ConfigFlags): EgressConf
     ssh.trustOnFirstUseFile = filePath(flags.trustOnFirstUse, '--trust-on-first-use');
   }
   if (flags.connectTimeout !== undefined) {
-    if (!isDurationMs(flags.connectTimeout)) {
-      throw new ConfigError('--connect-timeout', `${flags.connectTimeout} is not a whole number of milliseconds from 1 to ${MAX_DURATION_MS}`);
-    }
-    ssh.connectTimeoutMs = flags.connectTimeout;
+    ssh.connectTimeoutMs = flagValue(durationMsRule, flags.connectTimeout, '--connect-timeout');
     ssh.handshakeTimeoutMs = flags.connectTimeout;
   }
-  if (flags.serviceCidr !== undefined) {
-    const bad = flags.serviceCidr.find((c) => !isCidr(c));
-    if (bad !== undefined) throw new ConfigError('--service-cidr', `${JSON.stringify(bad)} is not a CIDR`);
-    next.serviceCIDRs = [...flags.serviceCidr];
-  }
+  if (flags.serviceCidr !== undefined) next.serviceCIDRs = flags.serviceCidr.map((c) => flagValue(cidrRule, c, '--service-cidr'));
   applyListenerFlags(next.listeners, flags, config.source);
   checkSocketPaths(next, '', { connect: '--connect-socket', socks: 'listeners.socks.socket.path' });
-  if (flags.logLevel !== undefined) next.log.level = oneOf(flags.logLevel, LOG_LEVELS, '--log-level');
-  if (flags.logFormat !== undefined) next.log.format = oneOf(flags.logFormat, LOG_FORMATS, '--log-format');
+  if (flags.logLevel !== undefined) next.log.level = flagValue(oneOf(LOG_LEVELS), flags.logLevel, '--log-level');
+  if (flags.logFormat !== undefined) next.log.format = flagValue(oneOf(LOG_FORMATS), flags.logFormat, '--log-format');
   return next;
 }
 
@@ -187,18 +173,15 @@ function applyConnectTls(listeners: ListenerSettings, flags: ConfigFlags, source
   (listeners.connect ??= {}).tls = { host: address.host, port: address.port, certFile, keyFile, clientCAFile };
 }
 
+/** One flag's value through the rule its config field has; a ConfigError names the flag. */
+function flagValue<S extends z.ZodType>(schema: S, value: unknown, flag: string): z.output<S> {
+  return parseOptions(schema, value, { root: flag });
+}
+
 function hostPort(text: string, flag: string): HostPort {
-  const address = parseListenAddress(text);
-  if (!address) throw new ConfigError(flag, `${JSON.stringify(text)} is not ${LISTEN_EXAMPLE}`);
-  return address;
+  return flagValue(listenRule, text, flag);
 }
 
 function filePath(text: string, flag: string): string {
-  if (!isFilePath(text)) throw new ConfigError(flag, `${JSON.stringify(text)} is not a file path`);
-  return resolvePath(text, process.cwd());
-}
-
-function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
-  if (!allowed.includes(value as T)) throw new ConfigError(flag, `${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
-  return value as T;
+  return resolvePath(flagValue(filePathRule, text, flag), process.cwd());
 }

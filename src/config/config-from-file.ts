@@ -1,21 +1,22 @@
 /**
  * Turns the validated file into the EgressConfig everything else uses: relative paths resolved against
- * the file's directory, defaults filled, the policy checked by the dialer's own compiler.
+ * the file's directory, defaults filled (the library's own DEFAULTS where the setting is the library's).
  */
-import { compilePolicy, type DestinationPolicyOptions } from '../dialer/policy-options.js';
-import { ConfigError, InventoryError } from '../errors.js';
+import { ADMIN_DEFAULTS } from '../daemon/admin-server.js';
+import { DIALER_DEFAULTS } from '../dialer/dialer-options.js';
+import { InventoryError } from '../errors.js';
 import { assertUniqueNodes } from '../nodes/inventory-schema.js';
+import { POOL_DEFAULTS } from '../tunnel/pool-options.js';
+import { defined } from '../util/defined.js';
 import type { ConfigFile } from './config-schema.js';
 import { configError, configErrorFromInventory } from './config-error.js';
 import type { EgressConfig, InventorySource, ListenerSettings } from './config-types.js';
 import { MAX_SOCKET_PATH_BYTES, resolvePath } from './config-values.js';
 
+/** Defaults of the config's own settings; the rest are the library's (DIALER_DEFAULTS, POOL_DEFAULTS, ADMIN_DEFAULTS). */
 export const CONFIG_DEFAULTS = {
-  dialTimeoutMs: 10_000,
   readyFraction: 0.5,
-  drainGraceMs: 30_000,
   socketMode: 0o600,
-  admin: { host: '127.0.0.1', port: 8132 },
 } as const;
 
 export function egressConfigFromFile(file: ConfigFile, source: string, baseDir: string): EgressConfig {
@@ -36,16 +37,14 @@ export function egressConfigFromFile(file: ConfigFile, source: string, baseDir: 
     healthCheck: defined({ ...check, caFile: optionalPath(caFile), certFile: optionalPath(certFile), keyFile: optionalPath(keyFile) }),
     inventory: inventorySource(file.inventory, at, source),
     serviceCIDRs: file.cluster?.serviceCIDRs ?? [],
-    // Rule syntax is left to compilePolicy (checkPolicy below), so the cast only names what it accepts.
-    policy: defined({ allow: file.policy?.allow, nodePorts: file.policy?.nodePorts }) as DestinationPolicyOptions,
-    dialTimeoutMs: file.dial?.timeoutMs ?? CONFIG_DEFAULTS.dialTimeoutMs,
+    policy: defined({ allow: file.policy?.allow, nodePorts: file.policy?.nodePorts }),
+    dialTimeoutMs: file.dial?.timeoutMs ?? DIALER_DEFAULTS.dialTimeoutMs,
     ...(file.limits && { limits: defined(file.limits) }),
     listeners: listenerSettings(file.listeners, at),
     readyFraction: file.readiness?.readyFraction ?? CONFIG_DEFAULTS.readyFraction,
-    drainGraceMs: file.drain?.graceMs ?? CONFIG_DEFAULTS.drainGraceMs,
+    drainGraceMs: file.drain?.graceMs ?? POOL_DEFAULTS.drainGraceMs,
     log: defined({ level: file.log?.level, format: file.log?.format }),
   };
-  checkPolicy(config, source);
   checkSocketPaths(config, source);
   return config;
 }
@@ -87,18 +86,8 @@ function listenerSettings(listeners: ConfigFile['listeners'], at: (p: string) =>
         socket: socket(socks.socket),
         users: socks.users?.map((u) => defined({ username: u.username, passwordFile: u.passwordFile && at(u.passwordFile), passwordEnv: u.passwordEnv })),
       }),
-    admin: admin && defined({ ...(admin.listen ?? CONFIG_DEFAULTS.admin), allowNonLoopback: admin.allowNonLoopback }),
+    admin: admin && defined({ ...(admin.listen ?? ADMIN_DEFAULTS), allowNonLoopback: admin.allowNonLoopback }),
   });
-}
-
-/** The dialer refuses a bad policy at construction; checking here moves that to load time, with the file named. */
-export function checkPolicy(config: EgressConfig, source: string): void {
-  try {
-    compilePolicy(config.policy, undefined);
-  } catch (err) {
-    if (err instanceof ConfigError) throw configError(source, err.path, err.path ? err.message.slice(err.path.length + 2) : err.message);
-    throw err;
-  }
 }
 
 /** A path too long for sun_path fails at listen() with a bare ENAMETOOLONG or EINVAL; say which one. */
@@ -112,16 +101,3 @@ export function checkSocketPaths(config: EgressConfig, source: string, names = S
 }
 
 const SOCKET_FIELDS = { connect: 'listeners.connect.socket.path', socks: 'listeners.socks.socket.path' };
-
-/**
- * Drops keys whose value is undefined: the pool spreads its defaults under the options, so an explicit
- * undefined would replace a default.
- */
-export function defined<T extends object>(value: T): Defined<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Defined<T>;
-}
-
-/** Keys that may be undefined become optional; the others stay required. */
-type Defined<T> = { [K in keyof T as undefined extends T[K] ? never : K]: T[K] } & {
-  [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined>;
-};

@@ -5,7 +5,8 @@
 import type { ConfigFile } from './config-schema.js';
 import { configError } from './config-error.js';
 import type { EgressConfig } from './config-types.js';
-import { isLoopbackHost, type HostPort } from './config-values.js';
+import { isLoopbackHost } from '../net/loopback.js';
+import type { HostPort } from './config-values.js';
 
 type Fail = (path: string, problem: string) => never;
 
@@ -13,19 +14,9 @@ export function checkConfigRules(file: ConfigFile, source: string): void {
   const fail: Fail = (path, problem) => {
     throw configError(source, path, problem);
   };
-  checkSsh(file.ssh, fail);
   checkHealthCheck(file.healthCheck, fail);
   checkInventory(file.inventory, fail);
   checkListeners(file.listeners, fail);
-}
-
-function checkSsh(ssh: ConfigFile['ssh'], fail: Fail): void {
-  if (ssh.passphraseFile !== undefined && ssh.passphraseEnv !== undefined) {
-    fail('ssh.passphraseEnv', 'give passphraseFile or passphraseEnv, not both');
-  }
-  if (ssh.insecureIgnoreHostKeys && ssh.trustOnFirstUseFile !== undefined) {
-    fail('ssh.trustOnFirstUseFile', 'cannot be combined with insecureIgnoreHostKeys: choose one way to trust host keys');
-  }
 }
 
 function checkHealthCheck(check: ConfigFile['healthCheck'], fail: Fail): void {
@@ -62,9 +53,8 @@ function checkInventory(inventory: ConfigFile['inventory'], fail: Fail): void {
 function checkListeners(listeners: ConfigFile['listeners'], fail: Fail): void {
   const { connect, socks, admin } = listeners ?? {};
   if (connect && !connect.socket && !connect.listen && !connect.tls) fail('listeners.connect', 'give socket, listen and/or tls');
-  if (connect?.listen && !isLoopbackHost(connect.listen.host)) {
-    fail('listeners.connect.listen', `${connect.listen.host} is not a loopback address: plain CONNECT has no authentication; use tls (mutual TLS) or socket`);
-  }
+  const connectExposure = plainConnectExposure(connect?.listen);
+  if (connectExposure) fail('listeners.connect.listen', connectExposure);
   if (socks) {
     if (!socks.listen && !socks.socket) fail('listeners.socks', 'give listen and/or socket');
     const names = new Set<string>();
@@ -79,6 +69,12 @@ function checkListeners(listeners: ConfigFile['listeners'], fail: Fail): void {
   }
   const adminExposure = adminExposureOf(admin?.listen, admin?.allowNonLoopback);
   if (adminExposure) fail('listeners.admin.listen', adminExposure);
+}
+
+/** Plain (not TLS) HTTP CONNECT has no authentication: loopback only. */
+export function plainConnectExposure(tcp: HostPort | undefined): string | undefined {
+  if (!tcp || isLoopbackHost(tcp.host)) return undefined;
+  return `${tcp.host} is not a loopback address: plain CONNECT has no authentication, so it listens on loopback only; use tls (mutual TLS) or socket`;
 }
 
 /** Why a SOCKS TCP listener would let strangers use the tunnels, or undefined when it would not. */

@@ -1,38 +1,24 @@
 /**
- * The YAML config file (examples/ssh-egress.yaml documents every key). Every object is strict, so a
- * misspelt key is an error rather than a silently ignored setting. Only single values are checked here;
- * rules across fields are in config-rules.ts.
+ * The YAML config file (examples/ssh-egress.yaml documents every key). It composes the library's own option
+ * schemas (pool, health check, dialer and policy, connection limits), so a value gets the same check and
+ * message as in a constructor. Every object is strict, so a misspelt key is an error rather than a silently
+ * ignored setting. Rules across the SSH fields come with the pool's schema; the config's own are in
+ * config-rules.ts.
  */
 import { z } from 'zod';
-import { isPort, nodeEntrySchema, rule, show } from '../nodes/inventory-schema.js';
-import { MAX_CONNECTIONS_PER_NODE } from '../tunnel/pool-options.js';
-import {
-  ADDRESS_TYPES,
-  HEALTH_CHECK_KINDS,
-  LISTEN_EXAMPLE,
-  LOG_FORMATS,
-  LOG_LEVELS,
-  MAX_DURATION_MS,
-  isCidr,
-  isDurationMs,
-  isEnvName,
-  isFilePath,
-  isFraction,
-  isPositiveInteger,
-  isUserName,
-  parseListenAddress,
-  parseMode,
-  type HostPort,
-} from './config-values.js';
+import { dialerOptionsSchema } from '../dialer/dialer-options.js';
+import { destinationPolicySchema } from '../dialer/policy-options.js';
+import { connectionLimitsShape } from '../daemon/limits-connections.js';
+import { nodeEntrySchema } from '../nodes/inventory-schema.js';
+import { healthCheckObject } from '../tunnel/health-check-options.js';
+import { poolOptionsObject, sshChoiceRules } from '../tunnel/pool-options.js';
+import { show } from '../util/show-value.js';
+import { oneOf, rule } from '../util/zod-rule.js';
+import { booleanRule, envNameRule, filePathRule, fractionRule, oneLineRule, portRule } from './option-rules.js';
+import { ADDRESS_TYPES, LISTEN_EXAMPLE, LOG_FORMATS, LOG_LEVELS, parseListenAddress, parseMode, type HostPort } from './config-values.js';
 
-const oneOf = <T extends string>(values: readonly T[]) => rule<T>((v) => values.includes(v as T), `one of ${values.join(', ')}`);
-
-const file = rule<string>(isFilePath, 'a file path');
-const envName = rule<string>(isEnvName, 'an environment variable name');
-const durationMs = rule<number>(isDurationMs, `a whole number of milliseconds from 1 to ${MAX_DURATION_MS}`);
-const count = rule<number>(isPositiveInteger, 'a whole number >= 1');
-const port = rule<number>(isPort, 'a port number (1..65535)');
-const listen = rule<string>((v) => parseListenAddress(v) !== undefined, LISTEN_EXAMPLE).transform((v): HostPort => parseListenAddress(v)!);
+const pool = poolOptionsObject.shape;
+export const listenRule = rule<string>((v) => parseListenAddress(v) !== undefined, LISTEN_EXAMPLE).transform((v): HostPort => parseListenAddress(v)!);
 
 /** YAML reads an unquoted 0600 as the decimal number 600, so only a string can say what was meant. */
 const mode = z
@@ -45,111 +31,102 @@ const mode = z
   })
   .transform((v) => parseMode(v)!);
 
-const ssh = z.strictObject({
-  user: rule<string>(isUserName, 'a user name'),
-  identityFile: file.optional(),
-  passphraseFile: file.optional(),
-  passphraseEnv: envName.optional(),
-  agentSocket: file.optional(),
-  knownHostsFile: file.optional(),
-  trustOnFirstUseFile: file.optional(),
-  insecureIgnoreHostKeys: z.boolean().optional(),
-  connectTimeoutMs: durationMs.optional(),
-  handshakeTimeoutMs: durationMs.optional(),
-  // 0 turns keepalive off.
-  keepaliveIntervalMs: rule<number>((v) => isDurationMs(v, 0), `a whole number of milliseconds from 0 (off) to ${MAX_DURATION_MS}`).optional(),
-  keepaliveCountMax: count.optional(),
-  maxConcurrentConnects: count.optional(),
-  // Below 64 KiB a channel could not keep the few packets in flight that sshd acknowledges.
-  connectionWindowBytes: rule<number>((v) => isPositiveInteger(v) && v >= 65536, 'a whole number of bytes >= 65536').optional(),
-  connectionsPerNode: rule<number>((v) => isPositiveInteger(v) && v <= MAX_CONNECTIONS_PER_NODE, `a whole number from 1 to ${MAX_CONNECTIONS_PER_NODE}`).optional(),
-});
+/** The pool's SSH options that a config file may set (the rest, like the logger, the caller adds). */
+const ssh = poolOptionsObject
+  .pick({
+    user: true,
+    identityFile: true,
+    passphraseFile: true,
+    passphraseEnv: true,
+    agentSocket: true,
+    knownHostsFile: true,
+    trustOnFirstUseFile: true,
+    insecureIgnoreHostKeys: true,
+    connectTimeoutMs: true,
+    handshakeTimeoutMs: true,
+    keepaliveIntervalMs: true,
+    keepaliveCountMax: true,
+    maxConcurrentConnects: true,
+    connectionWindowBytes: true,
+    connectionsPerNode: true,
+  })
+  .superRefine(sshChoiceRules);
 
-const healthCheck = z.strictObject({
-  kind: oneOf(HEALTH_CHECK_KINDS).optional(),
-  path: rule<string>((v) => typeof v === 'string' && v.startsWith('/'), 'a URL path starting with "/"').optional(),
-  port: port.optional(),
-  intervalMs: durationMs.optional(),
-  timeoutMs: durationMs.optional(),
-  failureThreshold: count.optional(),
-  caFile: file.optional(),
-  certFile: file.optional(),
-  keyFile: file.optional(),
+/** The pool's health check, with the kubelet TLS material as files (loaded at startup) instead of `tls`. */
+const healthCheck = healthCheckObject.omit({ tls: true }).extend({
+  caFile: filePathRule.optional(),
+  certFile: filePathRule.optional(),
+  keyFile: filePathRule.optional(),
 });
-
-const nonEmpty = (what: string) => rule<string>((v) => typeof v === 'string' && v.trim() !== '' && !/[\n\r]/.test(v), what);
 
 const kubernetes = z.strictObject({
-  kubeconfig: file.optional(),
-  context: nonEmpty('a context name').optional(),
-  inCluster: z.boolean().optional(),
+  kubeconfig: filePathRule.optional(),
+  context: oneLineRule('a context name').optional(),
+  inCluster: booleanRule.optional(),
   // Its grammar is the API server's to check: a bad one fails the first list with the server's message.
-  labelSelector: nonEmpty('a label selector such as "node-role.kubernetes.io/worker" or "zone in (a,b)"').optional(),
-  readyOnly: z.boolean().optional(),
+  labelSelector: oneLineRule('a label selector such as "node-role.kubernetes.io/worker" or "zone in (a,b)"').optional(),
+  readyOnly: booleanRule.optional(),
   addressTypes: z.array(oneOf(ADDRESS_TYPES)).optional(),
-  sshPort: port.optional(),
-  discoverServiceCIDRs: z.boolean().optional(),
+  sshPort: portRule.optional(),
+  discoverServiceCIDRs: booleanRule.optional(),
 });
 
 const inventory = z.strictObject({
-  file: file.optional(),
+  file: filePathRule.optional(),
   addressTypes: z.array(oneOf(ADDRESS_TYPES)).optional(),
   nodes: z.array(nodeEntrySchema).optional(),
   kubernetes: kubernetes.optional(),
 });
 
-const socket = z.strictObject({ path: file, mode: mode.optional() });
+const socket = z.strictObject({ path: filePathRule, mode: mode.optional() });
 
 const listeners = z.strictObject({
   connect: z
     .strictObject({
       socket: socket.optional(),
-      listen: listen.optional(),
-      tls: z.strictObject({ listen, certFile: file, keyFile: file, clientCAFile: file }).optional(),
+      listen: listenRule.optional(),
+      tls: z.strictObject({ listen: listenRule, certFile: filePathRule, keyFile: filePathRule, clientCAFile: filePathRule }).optional(),
     })
     .optional(),
   socks: z
     .strictObject({
-      listen: listen.optional(),
+      listen: listenRule.optional(),
       socket: socket.optional(),
       users: z
         .array(
           z.strictObject({
             // RFC 1929 carries the name in 1..255 bytes.
             username: rule<string>((v) => typeof v === 'string' && v !== '' && Buffer.byteLength(v) <= 255, 'a user name of 1 to 255 bytes'),
-            passwordFile: file.optional(),
-            passwordEnv: envName.optional(),
+            passwordFile: filePathRule.optional(),
+            passwordEnv: envNameRule.optional(),
           }),
         )
         .optional(),
     })
     .optional(),
-  admin: z.strictObject({ listen: listen.optional(), allowNonLoopback: z.boolean().optional() }).optional(),
+  admin: z.strictObject({ listen: listenRule.optional(), allowNonLoopback: booleanRule.optional() }).optional(),
 });
 
-/** Resource bounds (README "Limits"); each refuses with a typed error (HTTP 503) once reached. */
+/** Resource bounds (README "Limits"): the pool's and the front ends' own fields; each refuses with a typed error (HTTP 503) once reached. */
 const limits = z.strictObject({
-  maxPendingDials: count.optional(),
-  maxPendingDialsPerTunnel: count.optional(),
-  maxStreamsPerTunnel: count.optional(),
-  maxConnections: count.optional(),
-  maxConnectionsPerClient: count.optional(),
-  // Below the socket's own 64 KiB high-water mark, 'drain' would never wake waiting writers.
-  maxWriteBufferBytesPerTunnel: rule<number>((v) => isPositiveInteger(v) && v >= 65536, 'a whole number of bytes >= 65536').optional(),
+  maxPendingDials: pool.maxPendingDials,
+  maxPendingDialsPerTunnel: pool.maxPendingDialsPerTunnel,
+  maxStreamsPerTunnel: pool.maxStreamsPerTunnel,
+  ...connectionLimitsShape,
+  maxWriteBufferBytesPerTunnel: pool.maxWriteBufferBytes,
 });
 
 export const configFileSchema = z.strictObject({
   ssh,
   healthCheck: healthCheck.optional(),
   inventory,
-  cluster: z.strictObject({ serviceCIDRs: z.array(rule<string>(isCidr, 'a CIDR')).optional() }).optional(),
-  // Each rule's own syntax is checked by the dialer's policy compiler, so messages match the library's.
-  policy: z.strictObject({ allow: z.array(z.unknown()).optional(), nodePorts: z.array(z.unknown()).optional() }).optional(),
-  dial: z.strictObject({ timeoutMs: durationMs.optional() }).optional(),
+  cluster: z.strictObject({ serviceCIDRs: dialerOptionsSchema.shape.serviceCIDRs }).optional(),
+  policy: destinationPolicySchema.optional(),
+  dial: z.strictObject({ timeoutMs: dialerOptionsSchema.shape.dialTimeoutMs }).optional(),
   limits: limits.optional(),
   listeners: listeners.optional(),
-  readiness: z.strictObject({ readyFraction: rule<number>(isFraction, 'a fraction from 0 to 1').optional() }).optional(),
-  drain: z.strictObject({ graceMs: durationMs.optional() }).optional(),
+  readiness: z.strictObject({ readyFraction: fractionRule.optional() }).optional(),
+  drain: z.strictObject({ graceMs: pool.drainGraceMs }).optional(),
   log: z.strictObject({ level: oneOf(LOG_LEVELS).optional(), format: oneOf(LOG_FORMATS).optional() }).optional(),
 });
 

@@ -1,7 +1,8 @@
 import type { KubernetesInventorySettings } from '../kube/kube-settings.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
 import type { DestinationPolicyOptions } from '../dialer/policy-options.js';
-import type { HealthCheckOptions, TunnelPoolOptions } from '../tunnel/pool-options.js';
+import type { HealthCheckOptions } from '../tunnel/health-check-options.js';
+import type { TunnelPoolOptions } from '../tunnel/pool-options.js';
 
 /**
  * The validated configuration, as the daemon and the CLI use it. The YAML file (documented in

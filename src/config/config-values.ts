@@ -1,11 +1,12 @@
 /**
- * Value rules of the config that the inventory does not already have: listen addresses, socket modes,
- * durations. Plain functions, so the file schema and the command-line flags check values the same way.
+ * Value rules of the config file alone: listen addresses, socket modes, paths, the fixed lists. Plain
+ * functions, so the file schema and the command-line flags check values the same way.
  */
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { parseCidr, parseIp } from '../net/cidr.js';
-import { isDnsName } from '../nodes/inventory-schema.js';
+import { parseIp } from '../net/address.js';
+import { isHostName, normalizeHostName } from '../net/hostname.js';
+import { isPortOrZero, portDigits } from '../net/port.js';
 import type { LogLevel } from './config-types.js';
 
 export interface HostPort {
@@ -13,12 +14,8 @@ export interface HostPort {
   port: number;
 }
 
-/** Longest timer Node honours; a longer setTimeout fires at once (with only a warning). */
-export const MAX_DURATION_MS = 2 ** 31 - 1;
-
 export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
 export const LOG_FORMATS = ['json', 'text'] as const;
-export const HEALTH_CHECK_KINDS = ['kubelet-https', 'tcp', 'ssh'] as const;
 /** Kubernetes NodeAddressType values; a typo here would silently pick no address. */
 export const ADDRESS_TYPES = ['Hostname', 'InternalIP', 'ExternalIP', 'InternalDNS', 'ExternalDNS'] as const;
 
@@ -30,10 +27,9 @@ export const LISTEN_EXAMPLE = 'host:port (such as "127.0.0.1:8132" or "[::1]:813
  */
 export function parseListenAddress(text: unknown): HostPort | undefined {
   if (typeof text !== 'string') return undefined;
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
-  if (!match) return undefined;
-  const port = Number(match[3]);
-  if (port > 65535) return undefined;
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(text);
+  const port = portDigits(match?.[3] ?? '');
+  if (!match || !isPortOrZero(port)) return undefined;
   const v6 = match[1];
   if (v6 !== undefined) {
     const ip = parseIp(v6);
@@ -42,13 +38,7 @@ export function parseListenAddress(text: unknown): HostPort | undefined {
   const host = match[2] ?? '';
   const ip = parseIp(host);
   if (ip) return { host: ip.toString(), port };
-  return isDnsName(host) ? { host: host.toLowerCase(), port } : undefined;
-}
-
-/** Loopback addresses and "localhost"; what may listen without authentication. */
-export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost') return true;
-  return parseIp(host)?.range() === 'loopback';
+  return isHostName(host) ? { host: normalizeHostName(host), port } : undefined;
 }
 
 /** "0600", "600" or "0o600" -> 0o600. Permission bits only: setuid and friends mean nothing on a socket. */
@@ -56,36 +46,6 @@ export function parseMode(text: unknown): number | undefined {
   if (typeof text !== 'string') return undefined;
   const match = /^(?:0o?)?([0-7]{3})$/.exec(text);
   return match?.[1] === undefined ? undefined : parseInt(match[1], 8);
-}
-
-export function isDurationMs(value: unknown, minimum = 1): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= minimum && value <= MAX_DURATION_MS;
-}
-
-export function isPositiveInteger(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 1;
-}
-
-export function isFraction(value: unknown): value is number {
-  return typeof value === 'number' && value >= 0 && value <= 1;
-}
-
-export function isCidr(value: unknown): value is string {
-  return typeof value === 'string' && parseCidr(value) !== undefined;
-}
-
-export function isEnvName(value: unknown): value is string {
-  return typeof value === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(value);
-}
-
-/** Not empty, no NUL (which the OS would refuse later with a far worse message). */
-export function isFilePath(value: unknown): value is string {
-  return typeof value === 'string' && value !== '' && !value.includes('\0');
-}
-
-/** A login name: no whitespace or control characters, which would only fail later at authentication. */
-export function isUserName(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= 256 && /^[^\s\x00-\x1f\x7f:/]+$/.test(value);
 }
 
 /** sun_path holds 108 bytes including the terminating NUL. */

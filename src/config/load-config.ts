@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseYaml } from '../util/parse-yaml.js';
 import { describeFsError } from '../fs/file-permissions.js';
-import { isRecord } from '../nodes/inventory-schema.js';
+import { isRecord } from '../util/is-record.js';
 import { configFileSchema } from './config-schema.js';
 import { configError, configErrorFromZod } from './config-error.js';
 import { egressConfigFromFile } from './config-from-file.js';

@@ -1,16 +1,23 @@
 import http from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import ipaddr from 'ipaddr.js';
+import { z } from 'zod';
+import { adminExposureOf } from '../config/config-rules.js';
+import { booleanRule, objectRule } from '../config/option-rules.js';
+import { parseOptions } from '../config/parse-options.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { isIp } from '../net/address.js';
+import { isHostName } from '../net/hostname.js';
+import { isPortOrZero } from '../net/port.js';
+import { defined } from '../util/defined.js';
+import type { ShapeOf } from '../util/shape-of.js';
+import { rule } from '../util/zod-rule.js';
 import type { TunnelPool } from '../tunnel/pool.js';
 import type { EgressMetrics } from './metrics.js';
 import { readiness, readinessSummary } from './readiness.js';
 import { publicTunnelStatus, type AdminStatus } from './admin-status.js';
 
-export const DEFAULT_ADMIN_HOST = '127.0.0.1';
-export const DEFAULT_ADMIN_PORT = 8132;
 
 export interface AdminServerOptions {
   /** Default 127.0.0.1. */
@@ -27,6 +34,16 @@ export interface AdminServerOptions {
   version?: string;
   logger?: Logger;
 }
+
+export const ADMIN_DEFAULTS = { host: '127.0.0.1', port: 8132 } as const;
+
+const adminServerOptionsSchema = z.strictObject({
+  host: rule<string>((v) => typeof v === 'string' && (isIp(v) || isHostName(v)), 'an IP address or host name').optional(),
+  port: rule<number>(isPortOrZero, 'a port number (0..65535, 0 for any free port)').optional(),
+  allowNonLoopback: booleanRule.optional(),
+  version: z.string().optional(),
+  logger: objectRule<Logger>('a logger').optional(),
+} satisfies ShapeOf<AdminServerOptions>);
 
 /** Where the admin server reads its data. Functions, so that a reload can swap the pool or the share. */
 export interface AdminSource {
@@ -56,16 +73,13 @@ export class AdminServer {
     options: AdminServerOptions,
     private readonly source: AdminSource,
   ) {
-    this.host = options.host ?? DEFAULT_ADMIN_HOST;
-    this.port = options.port ?? DEFAULT_ADMIN_PORT;
-    if (!options.allowNonLoopback && !isLoopbackHost(this.host)) {
-      throw new ConfigError(
-        'listeners.admin.listen',
-        `${this.host} is not a loopback address and the admin server has no authentication: set listeners.admin.allowNonLoopback: true to mean it`,
-      );
-    }
-    this.version = options.version ?? packageVersion();
-    this.log = (options.logger ?? silentLogger()).child({ component: 'admin' });
+    const valid = { ...ADMIN_DEFAULTS, ...defined(parseOptions(adminServerOptionsSchema, options)) };
+    this.host = valid.host;
+    this.port = valid.port;
+    const exposure = adminExposureOf(valid, valid.allowNonLoopback);
+    if (exposure) throw new ConfigError('listeners.admin.listen', exposure);
+    this.version = valid.version ?? packageVersion();
+    this.log = (valid.logger ?? silentLogger()).child({ component: 'admin' });
     this.server = http.createServer((req, res) => void this.handle(req, res));
     // Scrapers and probes send small requests at once; a client that dribbles headers is cut off.
     this.server.headersTimeout = 10_000;
@@ -165,15 +179,6 @@ export class AdminServer {
       tunnels: tunnels.map(publicTunnelStatus),
     };
   }
-}
-
-/** "localhost", 127.0.0.0/8, ::1 and IPv4-mapped loopback. Other names are refused: DNS could say anything. */
-export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost') return true;
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (!ipaddr.isValid(bare)) return false;
-  const addr = ipaddr.process(bare); // unwraps ::ffff:127.0.0.1
-  return addr.range() === 'loopback';
 }
 
 function packageVersion(): string {

@@ -2,14 +2,20 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
+import { z } from 'zod';
+import { plainConnectExposure } from '../config/config-rules.js';
+import { countRule, durationMsRule, objectRule } from '../config/option-rules.js';
+import { parseOptions } from '../config/parse-options.js';
 import type { Dialer } from '../dialer/dialer.js';
 import { ConfigError } from '../errors.js';
+import { defined } from '../util/defined.js';
+import type { ShapeOf } from '../util/shape-of.js';
 import type { Logger } from '../log.js';
 import type { Frontend } from './frontend.js';
 import { serveConnectClient, type ConnectRequestEvent } from './http-connect-session.js';
 import { mapDialFailure } from './failure-mapping.js';
 import { sendRefusal } from './http-connect-refusal.js';
-import { ConnectionLimiter, type ConnectionLimits } from './limits-connections.js';
+import { ConnectionLimiter, connectionLimitsShape, type ConnectionLimits } from './limits-connections.js';
 import { listenUnixSocket, type UnixSocketListener } from './unix-socket-listener.js';
 
 export type { ConnectRequestEvent } from './http-connect-session.js';
@@ -34,6 +40,16 @@ export interface HttpConnectOptions extends ConnectionLimits {
   dialTimeoutMs?: number;
 }
 
+export const HTTP_CONNECT_DEFAULTS = { headerTimeoutMs: 10_000, maxHeaderBytes: 8192 } as const;
+
+const httpConnectOptionsSchema = z.strictObject({
+  logger: objectRule<Logger>('a logger'),
+  headerTimeoutMs: durationMsRule.optional(),
+  maxHeaderBytes: countRule.optional(),
+  dialTimeoutMs: durationMsRule.optional(),
+  ...connectionLimitsShape,
+} satisfies ShapeOf<HttpConnectOptions>);
+
 /**
  * HTTP CONNECT proxy in front of the dialer, as kube-apiserver's EgressSelectorConfiguration (HTTPConnect)
  * and curl -x use it. Emits `request` once per client with the outcome.
@@ -51,9 +67,7 @@ export class HttpConnectFrontend extends EventEmitter<{ request: [ConnectRequest
     options: HttpConnectOptions,
   ) {
     super();
-    const headerTimeoutMs = positiveInteger(options.headerTimeoutMs ?? 10_000, 'headerTimeoutMs');
-    const maxHeaderBytes = positiveInteger(options.maxHeaderBytes ?? 8192, 'maxHeaderBytes');
-    const dialTimeoutMs = options.dialTimeoutMs === undefined ? undefined : positiveInteger(options.dialTimeoutMs, 'dialTimeoutMs');
+    const { headerTimeoutMs, maxHeaderBytes, dialTimeoutMs } = { ...HTTP_CONNECT_DEFAULTS, ...defined(parseOptions(httpConnectOptionsSchema, options)) };
     this.log = options.logger.child({ component: 'http-connect', listener: describe(listenOn) });
     this.limiter = new ConnectionLimiter(() => this.name, options);
     const context = {
@@ -82,9 +96,8 @@ export class HttpConnectFrontend extends EventEmitter<{ request: [ConnectRequest
         this.emit('request', { outcome: 'rejected', status: undefined, reason: 'tls-handshake', durationMs: 0 });
       });
     } else {
-      if (listenOn.kind === 'tcp' && !isLoopback(listenOn.host)) {
-        throw new ConfigError('listeners.connect.tcp.host', `plain-TCP CONNECT listens on loopback only, got ${listenOn.host}; use mutual TLS or a Unix socket`);
-      }
+      const exposure = listenOn.kind === 'tcp' ? plainConnectExposure(listenOn) : undefined;
+      if (exposure) throw new ConfigError('listeners.connect.tcp.host', exposure);
       this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket, context));
     }
     // Count clients from the TCP accept on, so TLS handshakes in progress count (and are destroyed) too.
@@ -177,15 +190,4 @@ export class HttpConnectFrontend extends EventEmitter<{ request: [ConnectRequest
 
 function describe(on: HttpConnectListen): string {
   return on.kind === 'unix' ? `connect-uds ${on.path}` : `connect-${on.kind} ${on.host.includes(':') ? `[${on.host}]` : on.host}:${on.port}`;
-}
-
-function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (net.isIPv4(host)) return host.startsWith('127.');
-  return host === '::1' || host === '0:0:0:0:0:0:0:1';
-}
-
-function positiveInteger(value: number, field: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new ConfigError(field, `must be an integer >= 1, got ${JSON.stringify(value)}`);
-  return value;
 }

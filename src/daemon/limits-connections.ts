@@ -1,5 +1,10 @@
 import type net from 'node:net';
-import { ConfigError, ConnectionLimitError } from '../errors.js';
+import { z } from 'zod';
+import { countRule } from '../config/option-rules.js';
+import { parseOptions } from '../config/parse-options.js';
+import { ConnectionLimitError } from '../errors.js';
+import { defined } from '../util/defined.js';
+import type { ShapeOf } from '../util/shape-of.js';
 
 /** Client connections one proxy front end holds at once. */
 export interface ConnectionLimits {
@@ -13,6 +18,14 @@ export interface ConnectionLimits {
 }
 
 export const CONNECTION_LIMIT_DEFAULTS = { maxConnections: 10_000, maxConnectionsPerClient: 5_000 } as const;
+
+/** The fields, for each front end's options (and the config file's limits:) to include. */
+export const connectionLimitsShape = {
+  maxConnections: countRule.optional(),
+  maxConnectionsPerClient: countRule.optional(),
+} satisfies ShapeOf<ConnectionLimits>;
+
+const connectionLimitsSchema = z.strictObject(connectionLimitsShape);
 
 /**
  * Refused clients still get an answer (a 503, a SOCKS reply), which takes a socket for a moment. Past this
@@ -39,11 +52,11 @@ export class ConnectionLimiter {
     private readonly frontend: () => string,
     limits: ConnectionLimits = {},
   ) {
-    this.maxConnections = positive(limits.maxConnections ?? CONNECTION_LIMIT_DEFAULTS.maxConnections, 'limits.maxConnections');
-    this.maxConnectionsPerClient = positive(
-      limits.maxConnectionsPerClient ?? CONNECTION_LIMIT_DEFAULTS.maxConnectionsPerClient,
-      'limits.maxConnectionsPerClient',
-    );
+    const { maxConnections, maxConnectionsPerClient } = limits;
+    const valid = parseOptions(connectionLimitsSchema, defined({ maxConnections, maxConnectionsPerClient }));
+    const resolved = { ...CONNECTION_LIMIT_DEFAULTS, ...valid };
+    this.maxConnections = resolved.maxConnections;
+    this.maxConnectionsPerClient = resolved.maxConnectionsPerClient;
   }
 
   get open(): number {
@@ -101,9 +114,4 @@ export class ConnectionLimiter {
     if (admission.ok) socket.once('close', admission.release);
     return admission;
   }
-}
-
-function positive(value: number, field: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new ConfigError(field, `must be an integer >= 1, got ${JSON.stringify(value)}`);
-  return value;
 }

@@ -1,8 +1,14 @@
 import net from 'node:net';
+import { z } from 'zod';
+import { socksExposure } from '../config/config-rules.js';
+import { durationMsRule, objectRule } from '../config/option-rules.js';
+import { parseOptions } from '../config/parse-options.js';
 import type { Dialer } from '../dialer/dialer.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { parseIp } from '../net/cidr.js';
+import { defined } from '../util/defined.js';
+import type { ShapeOf } from '../util/shape-of.js';
+import { rule } from '../util/zod-rule.js';
 import { mapDialFailure, SOCKS_REPLY } from './failure-mapping.js';
 import type { Frontend } from './frontend.js';
 import { splice } from './splice.js';
@@ -10,7 +16,7 @@ import { Socks5Credentials } from './socks5-auth.js';
 import { Socks5Negotiation } from './socks5-negotiation.js';
 import { encodeReply, type ConnectRequest } from './socks5-protocol.js';
 import { listenUnixSocket, type UnixSocketListener } from './unix-socket-listener.js';
-import { ConnectionLimiter, type ConnectionLimits } from './limits-connections.js';
+import { ConnectionLimiter, connectionLimitsShape, type ConnectionLimits } from './limits-connections.js';
 import type { ConnectionLimitError } from '../errors.js';
 
 export type Socks5Listen = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string; mode: number };
@@ -24,6 +30,16 @@ export interface Socks5FrontendOptions extends ConnectionLimits {
   /** Budget for each dial; the dialer's default when omitted. */
   dialTimeoutMs?: number;
 }
+
+export const SOCKS5_DEFAULTS = { handshakeTimeoutMs: 10_000 } as const;
+
+const socks5OptionsSchema = z.strictObject({
+  logger: objectRule<Logger>('a logger').optional(),
+  users: rule<ReadonlyMap<string, string>>((v) => v instanceof Map, 'a Map of user names to passwords').optional(),
+  handshakeTimeoutMs: durationMsRule.optional(),
+  dialTimeoutMs: durationMsRule.optional(),
+  ...connectionLimitsShape,
+} satisfies ShapeOf<Socks5FrontendOptions>);
 
 /** After a refusal, how long the client gets to read it before the connection is cut. */
 const LINGER_MS = 2_000;
@@ -47,13 +63,11 @@ export class Socks5Frontend implements Frontend {
     private readonly listenOn: Socks5Listen,
     private readonly options: Socks5FrontendOptions = {},
   ) {
-    const users = options.users;
+    const { users, handshakeTimeoutMs } = { ...SOCKS5_DEFAULTS, ...defined(parseOptions(socks5OptionsSchema, options)) };
     this.credentials = users && users.size > 0 ? new Socks5Credentials(users) : undefined;
-    if (listenOn.kind === 'tcp') refuseOpenProxy(listenOn.host, this.credentials !== undefined);
-    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
-    if (!Number.isInteger(this.handshakeTimeoutMs) || this.handshakeTimeoutMs < 1) {
-      throw new ConfigError('handshakeTimeoutMs', `must be an integer >= 1, got ${JSON.stringify(options.handshakeTimeoutMs)}`);
-    }
+    const exposure = listenOn.kind === 'tcp' ? socksExposure(listenOn, users?.size ?? 0) : undefined;
+    if (exposure) throw new ConfigError('listeners.socks.tcp.host', exposure);
+    this.handshakeTimeoutMs = handshakeTimeoutMs;
     // Half-open on: a client that shuts its sending side still gets the destination's answer.
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
     this.limiter = new ConnectionLimiter(() => this.name, options);
@@ -194,21 +208,6 @@ export class Socks5Frontend implements Frontend {
     if (this.log.isDebugEnabled()) this.log.debug('SOCKS5 stream open', { target: hostPort(request.host, request.port), node: tunnel.node, username });
     await splice(socket, tunnel);
   }
-}
-
-/** No open proxy: a TCP listener reachable from other hosts must require authentication. */
-function refuseOpenProxy(host: string, hasUsers: boolean): void {
-  if (hasUsers || isLoopback(host)) return;
-  throw new ConfigError(
-    'listeners.socks.tcp.host',
-    `${host} is not a loopback address; listening there without listeners.socks.users would make an open proxy`,
-  );
-}
-
-function isLoopback(host: string): boolean {
-  if (host.toLowerCase() === 'localhost') return true;
-  const ip = parseIp(host.replace(/^\[(.*)\]$/, '$1'));
-  return ip !== undefined && ip.range() === 'loopback';
 }
 
 /** Ends our side after a refusal, still reading (and dropping) what the client sends: closing with unread

@@ -2,18 +2,16 @@ import { EventEmitter } from 'node:events';
 import type http from 'node:http';
 import type https from 'node:https';
 import type tls from 'node:tls';
-import { ConfigError, NoRouteError, PolicyDeniedError } from '../errors.js';
+import { NoRouteError, PolicyDeniedError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { parseCidr, type Cidr } from '../net/cidr.js';
 import type { TunnelPool } from '../tunnel/pool.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import type { TunnelSocket } from '../tunnel/tunnel-socket.js';
 import { parseTarget, type DialTarget } from './target.js';
-import { route, type Route, type RouteReason, type RoutingRules } from './router.js';
+import { route, type Route, type RouteReason } from './router.js';
 import { buildRoutingTable, type RoutingTable } from './routing-table.js';
 import { SpreadPicker } from './picker.js';
-import { DestinationPolicy } from './policy.js';
-import type { DestinationPolicyOptions } from './policy-options.js';
+import { compileSettings, type DialerOptions, type DialerSettings } from './dialer-options.js';
 import { TunnelHttpAgent, TunnelHttpsAgent } from './http-agents.js';
 import { createUndiciConnector, type UndiciConnector } from './undici-connector.js';
 import { ResolutionCache } from './resolution-cache.js';
@@ -22,20 +20,7 @@ import type { DialFunction } from './dial-function.js';
 /** Targets whose resolution is kept; a few thousand cover a cluster's kubelets, busy pods and services. */
 const RESOLUTION_CACHE_ENTRIES = 4096;
 
-export interface DialerOptions {
-  /** Service ClusterIP ranges; a destination inside one goes through any READY tunnel. */
-  serviceCIDRs?: string[];
-  /**
-   * Further ranges any tunnel may reach, on every port ("192.0.2.0/24"). Everything not a node, pod,
-   * service or allowed here or in `policy.allow` is refused. The same syntax as `policy.allow` strings.
-   */
-  allowedCIDRs?: string[];
-  /** Allowed ranges with ports, and the node ports that may be dialled. Checked before any tunnel is used. */
-  policy?: DestinationPolicyOptions;
-  /** Default budget for a dial: waiting for the tunnel plus opening the channel. Default 10000. */
-  dialTimeoutMs?: number;
-  logger?: Logger;
-}
+export type { DialerOptions } from './dialer-options.js';
 
 export interface DialOptions {
   signal?: AbortSignal;
@@ -175,30 +160,6 @@ export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
     if (!tunnel) throw new NoRouteError(resolution.target, `node ${name} has no tunnel (it left the inventory)`);
     return tunnel;
   }
-}
-
-interface DialerSettings {
-  rules: RoutingRules;
-  policy: DestinationPolicy;
-  dialTimeoutMs: number;
-}
-
-function compileSettings(options: DialerOptions): DialerSettings {
-  const policy = DestinationPolicy.fromOptions(options.policy, options.allowedCIDRs);
-  const dialTimeoutMs = options.dialTimeoutMs ?? 10_000;
-  if (!Number.isInteger(dialTimeoutMs) || dialTimeoutMs < 1) {
-    throw new ConfigError('dialTimeoutMs', `must be an integer >= 1, got ${JSON.stringify(options.dialTimeoutMs)}`);
-  }
-  const rules = { serviceCIDRs: parseCidrs(options.serviceCIDRs ?? [], 'serviceCIDRs'), allowedCIDRs: policy.allowedCIDRs };
-  return { rules, policy, dialTimeoutMs };
-}
-
-function parseCidrs(texts: readonly string[], field: string): Cidr[] {
-  return texts.map((text, i) => {
-    const cidr = parseCidr(text);
-    if (!cidr) throw new ConfigError(`${field}[${i}]`, `"${text}" is not a CIDR`);
-    return cidr;
-  });
 }
 
 /** A target that failed to parse, for the log and the 'dial' event: objects as JSON when they can be (a BigInt port cannot). */

@@ -1,5 +1,11 @@
-import { ConfigError } from '../errors.js';
-import { isIp, parseCidr, type Cidr } from '../net/cidr.js';
+/** Destination policy options: the documented types, their schema (the config file's policy: is this), and compiling them. */
+import { z } from 'zod';
+import { cidrRule, notCidr } from '../config/option-rules.js';
+import { parseCidr, type Cidr } from '../net/cidr.js';
+import { parsePortRange } from '../net/port-range.js';
+import type { ShapeOf } from '../util/shape-of.js';
+import { show } from '../util/show-value.js';
+import { rule } from '../util/zod-rule.js';
 import { portSet, type PortSet, type PortSpec } from './policy-ports.js';
 
 /** A range outside the cluster that dials may reach, on every port or only on the ports listed. */
@@ -37,81 +43,59 @@ export interface CompiledPolicy {
   nodePorts: PortSet | undefined;
 }
 
-const POLICY_FIELDS = ['allow', 'nodePorts'];
-const RULE_FIELDS = ['cidr', 'ports'];
+const portSpecRule = rule<PortSpec>((v) => parsePortRange(v) !== undefined, 'a port or port range');
 
-/**
- * Checks the options once, at Dialer construction, so a typo fails loudly instead of widening or
- * narrowing what is reachable. `allowedCIDRs` is the older flat list and joins `policy.allow`.
- */
-export function compilePolicy(policy: DestinationPolicyOptions | undefined, allowedCIDRs: readonly string[] | undefined): CompiledPolicy {
-  if (policy !== undefined && (policy === null || typeof policy !== 'object' || Array.isArray(policy))) {
-    throw new ConfigError('policy', 'must be an object with allow and/or nodePorts');
-  }
-  rejectUnknownFields(policy ?? {}, POLICY_FIELDS, 'policy');
-  const allow = [
-    ...list(allowedCIDRs, 'allowedCIDRs').map((rule, i) => compileRule(rule, `allowedCIDRs[${i}]`)),
-    ...list(policy?.allow, 'policy.allow').map((rule, i) => compileRule(rule, `policy.allow[${i}]`)),
-  ];
-  const nodePorts = policy?.nodePorts === undefined ? undefined : ports(list(policy.nodePorts, 'policy.nodePorts'), 'policy.nodePorts');
-  return { allow, nodePorts };
-}
-
-function compileRule(rule: unknown, path: string): CompiledAllowRule {
-  if (typeof rule === 'string') return compileRuleString(rule, path);
-  if (rule === null || typeof rule !== 'object' || Array.isArray(rule)) {
-    throw new ConfigError(path, `expected "cidr", "cidr:ports" or { cidr, ports }, got ${JSON.stringify(rule)}`);
-  }
-  rejectUnknownFields(rule, RULE_FIELDS, path);
-  const { cidr, ports: specs } = rule as { cidr?: unknown; ports?: unknown };
-  if (typeof cidr !== 'string') throw new ConfigError(`${path}.cidr`, 'is required (e.g. "10.0.0.0/8")');
-  if (specs !== undefined && (!Array.isArray(specs) || specs.length === 0)) {
-    // An empty list would allow nothing, which nobody means; omitting it allows every port.
-    throw new ConfigError(`${path}.ports`, 'must be a non-empty list of ports or ranges (omit it for every port)');
-  }
-  return { cidr: cidrOf(cidr, `${path}.cidr`), ports: specs === undefined ? undefined : ports(specs, `${path}.ports`) };
-}
-
-/** "10.0.0.0/8", "10.0.0.0/8:443,8000-8100", "fd00::/64:443" or "[fd00::/64]:443". */
-function compileRuleString(text: string, path: string): CompiledAllowRule {
+/** "10.0.0.0/8", "10.0.0.0/8:443,8000-8100", "fd00::/64:443" or "[fd00::/64]:443", split into its parts. */
+function splitRuleText(text: string): { cidr: string; ports: string[] | undefined } {
   const bracketed = /^\[([^\]]+)\]:(.*)$/.exec(text);
   // The prefix length ends the CIDR, so a colon after it starts the ports even for IPv6.
   const plain = /^(.*\/\d{1,3})(?::(.*))?$/.exec(text);
-  const cidrText = bracketed?.[1] ?? plain?.[1] ?? text;
-  const portsText = bracketed ? bracketed[2] : plain?.[2];
-  const cidr = cidrOf(cidrText, path);
-  if (portsText === undefined) return { cidr, ports: undefined };
-  const specs = portsText.split(',');
-  return {
-    cidr,
-    ports: portSet(specs, (_i, spec) => {
-      throw new ConfigError(path, `"${text}" has ${JSON.stringify(spec)}, which is not a port or port range`);
-    }),
-  };
+  const ports = bracketed ? bracketed[2] : plain?.[2];
+  return { cidr: bracketed?.[1] ?? plain?.[1] ?? text, ports: ports?.split(',') };
 }
 
-function cidrOf(text: string, path: string): Cidr {
-  const cidr = parseCidr(text);
-  if (cidr) return cidr;
-  const hint = isIp(text) ? ` (write ${text}/${text.includes(':') ? 128 : 32} for one address)` : '';
-  throw new ConfigError(path, `"${text}" is not a CIDR${hint}`);
+/** An allow rule in its string form (also the form of the older `allowedCIDRs` list). */
+export const allowRuleText = z.string().superRefine((text, ctx) => {
+  const { cidr, ports } = splitRuleText(text);
+  if (!parseCidr(cidr)) return ctx.addIssue({ code: 'custom', message: `${show(cidr)} is not ${notCidr(cidr)}` });
+  const bad = ports?.find((spec) => !parsePortRange(spec));
+  if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `${show(text)} has ${show(bad)}, which is not a port or port range` });
+});
+
+const allowedDestination = z.strictObject({
+  cidr: cidrRule,
+  // An empty list would allow nothing, which nobody means; omitting it allows every port.
+  ports: z.array(portSpecRule).min(1, { error: 'must be a non-empty list of ports or ranges (omit it for every port)' }).optional(),
+} satisfies ShapeOf<AllowedDestination>);
+
+const allowRule = z.union([allowRuleText, allowedDestination], {
+  error: (iss) => `expected "cidr", "cidr:ports" or { cidr, ports }, got ${show(iss.input)}`,
+});
+
+/** A typo must fail loudly rather than widen or narrow what is reachable: every object is strict. */
+export const destinationPolicySchema = z.strictObject({
+  allow: z.array(allowRule).optional(),
+  nodePorts: z.array(portSpecRule).optional(),
+} satisfies ShapeOf<DestinationPolicyOptions>);
+
+/** The policy's part of the Dialer's options, on its own for DestinationPolicy.fromOptions. */
+export const policyOptionsSchema = z.strictObject({
+  /** The older flat list of allowed ranges; the same syntax as `policy.allow` strings. */
+  allowedCIDRs: z.array(allowRuleText).optional(),
+  policy: destinationPolicySchema.optional(),
+});
+
+/**
+ * Builds the policy from options the schema accepted (the Dialer's, or DestinationPolicy.fromOptions).
+ * `allowedCIDRs` is the older flat list and joins `policy.allow`.
+ */
+export function compilePolicy(policy: DestinationPolicyOptions = {}, allowedCIDRs: readonly string[] = []): CompiledPolicy {
+  const allow = [...allowedCIDRs, ...(policy.allow ?? [])].map(compileRule);
+  return { allow, nodePorts: policy.nodePorts && portSet(policy.nodePorts) };
 }
 
-function ports(specs: readonly unknown[], path: string): PortSet {
-  return portSet(specs, (i, spec) => {
-    throw new ConfigError(`${path}[${i}]`, `${JSON.stringify(spec)} is not a port or port range`);
-  });
-}
-
-function list(value: unknown, path: string): unknown[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new ConfigError(path, `must be a list, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-function rejectUnknownFields(value: object, known: readonly string[], path: string): void {
-  const unknown = Object.keys(value).filter((k) => !known.includes(k));
-  if (unknown.length > 0) {
-    throw new ConfigError(path, `unknown field ${unknown.map((k) => `"${k}"`).join(', ')} (expected ${known.join(', ')})`);
-  }
+function compileRule(rule: AllowRule): CompiledAllowRule {
+  const { cidr, ports } = typeof rule === 'string' ? splitRuleText(rule) : rule;
+  // The schema accepted the rule, so its CIDR parses.
+  return { cidr: parseCidr(cidr)!, ports: ports && portSet(ports) };
 }

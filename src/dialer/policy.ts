@@ -1,6 +1,9 @@
 import { PolicyDeniedError } from '../errors.js';
-import { ipNumber, type Cidr } from '../net/cidr.js';
-import { compilePolicy, type CompiledPolicy, type DestinationPolicyOptions } from './policy-options.js';
+import { ipNumber } from '../net/address.js';
+import type { Cidr } from '../net/cidr.js';
+import { parseOptions } from '../config/parse-options.js';
+import { defined } from '../util/defined.js';
+import { compilePolicy, policyOptionsSchema, type CompiledPolicy, type DestinationPolicyOptions } from './policy-options.js';
 import type { Route } from './router.js';
 import type { RoutingTable } from './routing-table.js';
 
@@ -20,6 +23,12 @@ export class DestinationPolicy {
 
   /** Validates the options; throws ConfigError naming the offending field. */
   static fromOptions(policy: DestinationPolicyOptions | undefined, allowedCIDRs?: readonly string[]): DestinationPolicy {
+    const valid = parseOptions(policyOptionsSchema, defined({ policy, allowedCIDRs }));
+    return DestinationPolicy.fromValidOptions(valid.policy, valid.allowedCIDRs);
+  }
+
+  /** For options a schema that composes policyOptionsSchema (the Dialer's) has already accepted. */
+  static fromValidOptions(policy: DestinationPolicyOptions | undefined, allowedCIDRs?: readonly string[]): DestinationPolicy {
     return new DestinationPolicy(compilePolicy(policy, allowedCIDRs));
   }
 

@@ -1,7 +1,8 @@
 import { NoRouteError } from '../errors.js';
 import type { ParsedTarget } from './target.js';
 import { nodeForHost, type RoutingTable } from './routing-table.js';
-import { ipNumber, type Cidr, type IpNumber } from '../net/cidr.js';
+import { ipNumber, type IpNumber } from '../net/address.js';
+import type { Cidr } from '../net/cidr.js';
 
 /** Why a route was chosen; also the `route` label of the dial metrics. */
 export type RouteReason = 'kubelet' | 'node' | 'pod' | 'service' | 'allowed';

@@ -1,5 +1,6 @@
 import type { NodeSpec } from '../nodes/node-spec.js';
-import { normalizeIp, parseCidr, type Cidr } from '../net/cidr.js';
+import { normalizeIp } from '../net/address.js';
+import { parseCidr, type Cidr } from '../net/cidr.js';
 
 /** Lookups from what a target names to the node that owns it, rebuilt when the node set changes. */
 export interface RoutingTable {

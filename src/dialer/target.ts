@@ -1,5 +1,7 @@
 import { InvalidTargetError } from '../errors.js';
-import { normalizeIp } from '../net/cidr.js';
+import { normalizeIp, stripBrackets } from '../net/address.js';
+import { isHostName, normalizeHostName } from '../net/hostname.js';
+import { isPort, portDigits } from '../net/port.js';
 
 /** The kubelet of a node, at the node's kubelet port. */
 export interface KubeletTarget {
@@ -28,8 +30,6 @@ export type ParsedTarget = (KubeletTarget | NodePortTarget | (AddressTarget & { 
   /** The target as messages quote it. */
   text: string;
 };
-
-const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/;
 
 export function parseTarget(target: DialTarget): ParsedTarget {
   if (typeof target === 'string') return parseTargetString(target);
@@ -70,25 +70,22 @@ function parseTargetString(text: string): ParsedTarget {
 }
 
 function addressTarget(rawHost: string, port: number, text: string): ParsedTarget {
-  const host = rawHost.startsWith('[') && rawHost.endsWith(']') ? rawHost.slice(1, -1) : rawHost;
+  const host = stripBrackets(rawHost);
   checkPort(port, text);
   const ip = normalizeIp(host);
   if (ip !== undefined) return { kind: 'address', host: ip, port, ip: true, text };
-  const name = host.toLowerCase();
-  // As in the inventory: an all-numeric last label makes a mistyped or shortened IP ("10", "10.0.0.256"), not a name.
-  if (!HOSTNAME.test(name) || /(^|\.)\d+\.?$/.test(name)) {
-    throw new InvalidTargetError(text, `"${host}" is neither an IP address nor a host name`);
-  }
-  return { kind: 'address', host: name.replace(/\.$/, ''), port, ip: false, text };
+  if (!isHostName(host)) throw new InvalidTargetError(text, `"${host}" is neither an IP address nor a host name`);
+  return { kind: 'address', host: normalizeHostName(host), port, ip: false, text };
 }
 
 function parsePort(text: string, target: string): number {
-  if (!/^\d{1,5}$/.test(text)) throw new InvalidTargetError(target, `port "${text}" is not a number from 1 to 65535`);
-  return checkPort(Number(text), target);
+  const port = portDigits(text);
+  if (port === undefined) throw new InvalidTargetError(target, `port "${text}" is not a number from 1 to 65535`);
+  return checkPort(port, target);
 }
 
 function checkPort(port: unknown, target: string): number {
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+  if (!isPort(port)) {
     throw new InvalidTargetError(target, `port ${show(port)} is not a number from 1 to 65535`);
   }
   return port;

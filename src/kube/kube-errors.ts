@@ -4,7 +4,7 @@
  * network error (`code` such as ECONNREFUSED).
  */
 import { STATUS_CODES } from 'node:http';
-import { isRecord } from '../nodes/inventory-schema.js';
+import { isRecord } from '../util/is-record.js';
 
 /** The HTTP status (or Status.code) behind an error, when there is one. */
 export function statusCodeOf(err: unknown): number | undefined {

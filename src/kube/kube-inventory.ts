@@ -8,7 +8,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { isPort } from '../nodes/inventory-schema.js';
+import { portRule } from '../config/option-rules.js';
+import { parseOptions } from '../config/parse-options.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
 import { apiServerOf } from './kube-config.js';
 import type { KubernetesInventorySettings } from './kube-settings.js';
@@ -63,7 +64,7 @@ export class KubeInventory extends EventEmitter<KubeInventoryEvents> {
     super();
     // Wrong here, every node would be left out one warning at a time: refuse it at once instead.
     if (options.addressTypes?.length === 0) throw new ConfigError('addressTypes', 'name at least one address type, e.g. InternalIP');
-    if (options.sshPort !== undefined && !isPort(options.sshPort)) throw new ConfigError('sshPort', `${options.sshPort} is not a port number (1..65535)`);
+    if (options.sshPort !== undefined) parseOptions(portRule, options.sshPort, { root: 'sshPort' });
     this.log = (options.logger ?? silentLogger()).child({ component: 'kube' });
     const listWatch = options.listWatch ?? nodeListWatch(requireKubeConfig(options), options.labelSelector);
     this.source = options.kubeConfig ? `Kubernetes API ${apiServerOf(options.kubeConfig)}` : 'Kubernetes API';

@@ -4,7 +4,7 @@
  * keeps its last good spec, so a kubelet briefly reporting no addresses does not drop its tunnel.
  */
 import { InventoryError } from '../errors.js';
-import { isRecord } from '../nodes/inventory-schema.js';
+import { isRecord } from '../util/is-record.js';
 import { nodeFromK8sNode, withoutDuplicates } from '../nodes/node-list.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
 

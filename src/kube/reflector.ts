@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import { silentLogger, type Logger } from '../log.js';
-import { isRecord } from '../nodes/inventory-schema.js';
+import { isRecord } from '../util/is-record.js';
 import { exponentialBackoff, type RetryPolicy } from '../timing/backoff.js';
 import { describeApiError, errorFromStatus, isExpired } from './kube-errors.js';
 import type { ListWatch } from './list-watch.js';

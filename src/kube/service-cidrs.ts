@@ -10,8 +10,8 @@ import { EventEmitter } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
 import { NetworkingV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '../log.js';
-import { parseCidr } from '../net/cidr.js';
-import { isRecord, normalizeCidr } from '../nodes/inventory-schema.js';
+import { normalizeCidr } from '../net/cidr.js';
+import { isRecord } from '../util/is-record.js';
 import { describeApiError, statusCodeOf } from './kube-errors.js';
 import { clientNodeListWatch, withSignal, type ListWatch } from './list-watch.js';
 import { Reflector, type ReflectorOptions } from './reflector.js';
@@ -34,7 +34,7 @@ export function serviceCidrsOf(objects: Iterable<unknown>): string[] {
     if (!Array.isArray(listed)) continue;
     for (const text of listed) {
       const cidr = normalizeCidr(text);
-      if (cidr !== undefined && parseCidr(cidr)) cidrs.add(cidr);
+      if (cidr !== undefined) cidrs.add(cidr);
     }
   }
   return [...cidrs].sort();

@@ -5,50 +5,33 @@
  */
 import { z } from 'zod';
 import { InventoryError } from '../errors.js';
-import { isIp, normalizeIp, parseIp } from '../net/cidr.js';
+import { isIp, normalizeIp } from '../net/address.js';
+import { cidrRule, portRule } from '../config/option-rules.js';
+import { normalizeCidr } from '../net/cidr.js';
+import { isDns1123Subdomain, isHostName, normalizeHostName } from '../net/hostname.js';
+import { formatPath } from '../util/field-path.js';
+import { isRecord } from '../util/is-record.js';
+import { describeIssue } from '../util/zod-issues.js';
+import { rule } from '../util/zod-rule.js';
 import { DEFAULT_KUBELET_PORT, DEFAULT_SSH_PORT, type NodeSpec } from './node-spec.js';
 
 // ---- value rules -------------------------------------------------------------------------------------------
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/i;
-const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
 /** A Kubernetes node name: a DNS-1123 subdomain (lower-case alphanumerics, '-' and '.'). */
 export function isNodeName(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= 253 && NODE_NAME.test(value);
-}
-
-/** A DNS host name. An all-numeric last label is refused so a mistyped IP ("10.0.0.256") is not taken as a name. */
-export function isDnsName(value: string): boolean {
-  const labels = value.split('.');
-  return value.length <= 253 && labels.every((l) => DNS_LABEL.test(l)) && !/^\d+$/.test(labels.at(-1) ?? '');
+  return typeof value === 'string' && isDns1123Subdomain(value);
 }
 
 /** An address sshd can be reached at: an IPv4 or IPv6 literal or a DNS name. */
 export function isHost(value: unknown): value is string {
-  return typeof value === 'string' && (isIp(value) || isDnsName(value));
+  return typeof value === 'string' && (isIp(value) || isHostName(value));
 }
 
 /** Canonical text so equal addresses compare equal: compressed lower-case IPv6, lower-case names. */
 export function normalizeHost(host: string): string {
-  return normalizeIp(host) ?? host.toLowerCase();
-}
-
-/** "198.19.1.0/24" or "fd00:10:244:1::/64" in canonical form; undefined when it is not a CIDR. */
-export function normalizeCidr(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const match = /^([^/]+)\/(\d{1,3})$/.exec(value);
-  const ip = match?.[1] === undefined ? undefined : parseIp(match[1]);
-  if (!match || !ip) return undefined;
-  // parseIp turns IPv4-mapped IPv6 into IPv4, whose prefix length would then mean something else: refuse.
-  if (ip.kind() === 'ipv4' && match[1]?.includes(':')) return undefined;
-  const bits = Number(match[2]);
-  return bits <= (ip.kind() === 'ipv4' ? 32 : 128) ? `${ip.toString()}/${bits}` : undefined;
-}
-
-export function isPort(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535;
+  return normalizeIp(host) ?? normalizeHostName(host);
 }
 
 /** Aliases without repeats and without the address itself. */
@@ -57,26 +40,6 @@ export function uniqueAliases(address: string, aliases: readonly string[]): stri
 }
 
 // ---- where and what: messages ------------------------------------------------------------------------------
-
-/** A value as it appears in a message: strings and numbers quoted as JSON, containers by kind. */
-export function show(value: unknown): string {
-  if (Array.isArray(value)) return 'a list';
-  if (value !== null && typeof value === 'object') return 'a mapping';
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-/** ["podCIDRs", 0] -> "podCIDRs[0]"; keys that are not plain words are quoted: labels["kubernetes.io/os"]. */
-export function formatPath(segments: readonly PropertyKey[]): string {
-  return segments
-    .map((s, i) => {
-      if (typeof s === 'number') return `[${s}]`;
-      const key = String(s);
-      if (!/^[A-Za-z_][\w-]*$/.test(key)) return `[${JSON.stringify(key)}]`;
-      return `${i === 0 ? '' : '.'}${key}`;
-    })
-    .join('');
-}
 
 /**
  * Names a field of a node: 'nodes[3] (node "w4").podCIDRs[0]'. `at` is where the node sits in the document
@@ -91,35 +54,10 @@ export function nodeFieldPath(at: string, name: string | undefined, field: reado
   return at ? `${where}${rest.startsWith('[') ? '' : '.'}${rest}` : `${where}: ${rest}`;
 }
 
-const EXPECTED: Record<string, string> = { array: 'a list', object: 'a mapping', record: 'a mapping' };
-
-/** The problem a zod issue describes, in our words; `field` gains the offending key for unknown fields. */
-export function describeIssue(issue: z.core.$ZodIssue): { field: PropertyKey[]; problem: string } {
-  const input = 'input' in issue ? issue.input : undefined;
-  switch (issue.code) {
-    case 'unrecognized_keys':
-      return { field: [...issue.path, issue.keys[0] ?? ''], problem: 'unknown field' };
-    case 'invalid_type':
-      if (input === undefined) return { field: issue.path, problem: 'required field is missing' };
-      return { field: issue.path, problem: `expected ${EXPECTED[issue.expected] ?? `a ${issue.expected}`}, got ${show(input)}` };
-    default:
-      return { field: issue.path, problem: issue.message };
-  }
-}
-
 // ---- the schema ----------------------------------------------------------------------------------------------
-
-/** A zod check with our message: 'is required' when absent, else '<value> is not <what>'. */
-export function rule<T>(test: (value: unknown) => boolean, what: string) {
-  return z.custom<T>(test, {
-    error: (iss) => (iss.input === undefined ? 'required field is missing' : `${show(iss.input)} is not ${what}`),
-  });
-}
 
 export const nodeNameRule = rule<string>(isNodeName, "a valid node name (lower-case letters, digits, '-' and '.')");
 export const hostRule = rule<string>(isHost, 'an IP address or DNS name');
-export const cidrRule = rule<string>((v) => normalizeCidr(v) !== undefined, 'a CIDR');
-const portRule = rule<number>(isPort, 'a port number (1..65535)');
 const fingerprintRule = rule<string>(
   (v) => typeof v === 'string' && FINGERPRINT.test(v),
   'a host key fingerprint ("SHA256:" and 43 base64 characters, as ssh-keygen -lf prints)',
@@ -193,10 +131,6 @@ function knownFields(path: readonly PropertyKey[]): string[] {
 
 function nodeNameOf(entry: unknown): string | undefined {
   return isRecord(entry) && typeof entry.name === 'string' && entry.name ? entry.name : undefined;
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 // ---- across nodes ------------------------------------------------------------------------------------------

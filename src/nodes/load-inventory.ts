@@ -5,7 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { parseYaml } from '../util/parse-yaml.js';
 import { InventoryError } from '../errors.js';
-import { isRecord, nodesFromInventory, show } from './inventory-schema.js';
+import { isRecord } from '../util/is-record.js';
+import { show } from '../util/show-value.js';
+import { nodesFromInventory } from './inventory-schema.js';
 import { nodesFromNodeList } from './node-list.js';
 import type { NodeSpec } from './node-spec.js';
 

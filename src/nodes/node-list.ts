@@ -4,21 +4,14 @@
  */
 import { z } from 'zod';
 import { InventoryError } from '../errors.js';
-import {
-  assertUniqueNodes,
-  cidrRule,
-  describeIssue,
-  isHost,
-  isRecord,
-  labelsRule,
-  nodeFieldPath,
-  nodeNameRule,
-  normalizeCidr,
-  normalizeHost,
-  rule,
-  show,
-  uniqueAliases,
-} from './inventory-schema.js';
+import { normalizeCidr } from '../net/cidr.js';
+import { isPortOrZero } from '../net/port.js';
+import { isRecord } from '../util/is-record.js';
+import { show } from '../util/show-value.js';
+import { describeIssue } from '../util/zod-issues.js';
+import { rule } from '../util/zod-rule.js';
+import { cidrRule } from '../config/option-rules.js';
+import { assertUniqueNodes, isHost, labelsRule, nodeFieldPath, nodeNameRule, normalizeHost, uniqueAliases } from './inventory-schema.js';
 import { DEFAULT_KUBELET_PORT, DEFAULT_SSH_PORT, type NodeSpec } from './node-spec.js';
 
 /** kubeadm's `--kubelet-preferred-address-types`: an IP sshd listens on beats a name that needs DNS. */
@@ -44,10 +37,7 @@ export interface K8sNodeOptions extends NodeListOptions {
 }
 
 // The kubelet reports Port 0 when it has not filled the endpoint in yet: that means "the default".
-const kubeletPortRule = rule<number>(
-  (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535,
-  'a port number (0..65535)',
-);
+const kubeletPortRule = rule<number>(isPortOrZero, 'a port number (0..65535)');
 
 const k8sNodeSchema = z.looseObject({
   metadata: z.looseObject({ name: nodeNameRule, labels: labelsRule.nullish() }),

@@ -6,7 +6,8 @@ import type { EgressConfig } from '../config/config-types.js';
 import type { DialerOptions } from '../dialer/dialer.js';
 import type { Logger } from '../log.js';
 import { loadKubeletTls } from '../tls/kubelet-tls.js';
-import type { HealthCheckOptions, TunnelPoolOptions } from '../tunnel/pool-options.js';
+import type { HealthCheckOptions } from '../tunnel/health-check-options.js';
+import type { TunnelPoolOptions } from '../tunnel/pool-options.js';
 
 /** Rejects with TlsConfigError when a health-check CA, certificate or key file cannot be used. */
 export async function toPoolOptions(config: EgressConfig, logger: Logger): Promise<TunnelPoolOptions> {

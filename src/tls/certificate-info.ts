@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { normalizeIp } from '../net/cidr.js';
+import { normalizeIp } from '../net/address.js';
 import { pemBlocks } from './pem.js';
 import { TlsConfigError } from './tls-config-error.js';
 

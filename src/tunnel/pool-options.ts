@@ -1,7 +1,25 @@
-import { ConfigError } from '../errors.js';
+/** The pool's options: the documented type, its schema (which the config file's ssh: and limits: compose), defaults. */
+import { z } from 'zod';
+import {
+  booleanRule,
+  bytesAtLeastRule,
+  countRule,
+  countUpToRule,
+  durationMsOrOffRule,
+  durationMsRule,
+  envNameRule,
+  filePathRule,
+  functionRule,
+  objectRule,
+  userNameRule,
+} from '../config/option-rules.js';
+import { parseOptions } from '../config/parse-options.js';
 import type { Logger } from '../log.js';
 import type { BackoffOptions, RetryPolicy } from '../timing/backoff.js';
 import type { SshConnector } from '../ssh/ssh-session.js';
+import { defined } from '../util/defined.js';
+import type { ShapeOf } from '../util/shape-of.js';
+import { healthCheckObject, resolveHealthCheck, type HealthCheckOptions, type ResolvedHealthCheck } from './health-check-options.js';
 
 export interface TunnelPoolOptions {
   /** The SSH user on every node. */
@@ -76,29 +94,6 @@ export interface TunnelPoolOptions {
   connector?: SshConnector;
 }
 
-export interface HealthCheckOptions {
-  /**
-   * 'kubelet-https': GET https://<node>:<kubeletPort><path> through the tunnel must answer 200 (default);
-   * 'tcp': a channel to <node>:<port> must open; 'ssh': keepalive only, no active probe.
-   */
-  kind?: 'kubelet-https' | 'tcp' | 'ssh';
-  /** Port for 'tcp' (default: the node's kubelet port). */
-  port?: number;
-  /** Path for 'kubelet-https'. Default '/healthz'. */
-  path?: string;
-  /** Time between probes of one tunnel; each tunnel starts at a random offset. Default 30000. */
-  intervalMs?: number;
-  /** Default 5000. */
-  timeoutMs?: number;
-  /** Consecutive failures that mark the tunnel unhealthy and reconnect it. Default 3. */
-  failureThreshold?: number;
-  /**
-   * TLS for 'kubelet-https': `ca` verifies the kubelet's certificate (with the node's address or name
-   * checked against its SANs); `cert`/`key` authenticate us. Without `ca` the certificate is not checked.
-   */
-  tls?: import('node:tls').ConnectionOptions;
-}
-
 export const POOL_DEFAULTS = {
   connectTimeoutMs: 10_000,
   handshakeTimeoutMs: 15_000,
@@ -115,22 +110,6 @@ export const POOL_DEFAULTS = {
   stableAfterMs: 10_000,
 } as const;
 
-export const HEALTH_CHECK_DEFAULTS = {
-  kind: 'kubelet-https',
-  path: '/healthz',
-  intervalMs: 30_000,
-  timeoutMs: 5_000,
-  failureThreshold: 3,
-} as const;
-
-export type ResolvedHealthCheck = Omit<HealthCheckOptions, 'kind' | 'path' | 'intervalMs' | 'timeoutMs' | 'failureThreshold'> & {
-  kind: NonNullable<HealthCheckOptions['kind']>;
-  path: string;
-  intervalMs: number;
-  timeoutMs: number;
-  failureThreshold: number;
-};
-
 export type ResolvedPoolOptions = TunnelPoolOptions & { [K in keyof typeof POOL_DEFAULTS]: number } & {
   healthCheck: ResolvedHealthCheck;
 };
@@ -139,49 +118,74 @@ export type ResolvedPoolOptions = TunnelPoolOptions & { [K in keyof typeof POOL_
 export const MAX_CONNECTIONS_PER_NODE = 8;
 
 /** The socket's own high-water mark; below it 'drain' would never tell waiting writers to go on. */
-const MIN_WRITE_BUFFER = 64 * 1024;
+export const MIN_WRITE_BUFFER_BYTES = 64 * 1024;
 
+/** Every field, as a plain object for the config file to pick from; the rules across fields are poolRules. */
+export const poolOptionsObject = z.strictObject({
+  user: userNameRule,
+  identityFile: filePathRule.optional(),
+  passphrase: z.string().optional(),
+  passphraseFile: filePathRule.optional(),
+  passphraseEnv: envNameRule.optional(),
+  agentSocket: filePathRule.optional(),
+  knownHostsFile: filePathRule.optional(),
+  insecureIgnoreHostKeys: booleanRule.optional(),
+  trustOnFirstUseFile: filePathRule.optional(),
+  healthCheck: healthCheckObject.optional(),
+  connectTimeoutMs: durationMsRule.optional(),
+  handshakeTimeoutMs: durationMsRule.optional(),
+  keepaliveIntervalMs: durationMsOrOffRule.optional(),
+  keepaliveCountMax: countRule.optional(),
+  maxConcurrentConnects: countRule.optional(),
+  connectionsPerNode: countUpToRule(MAX_CONNECTIONS_PER_NODE).optional(),
+  maxPendingDialsPerTunnel: countRule.optional(),
+  maxPendingDials: countRule.optional(),
+  maxStreamsPerTunnel: countRule.optional(),
+  maxWriteBufferBytes: bytesAtLeastRule(MIN_WRITE_BUFFER_BYTES).optional(),
+  // Below the write buffer's floor a channel could not keep the few packets in flight that sshd acknowledges.
+  connectionWindowBytes: bytesAtLeastRule(MIN_WRITE_BUFFER_BYTES).optional(),
+  lazyConnect: booleanRule.optional(),
+  drainGraceMs: durationMsRule.optional(),
+  stableAfterMs: durationMsRule.optional(),
+  backoff: objectRule<BackoffOptions>('backoff options').optional(),
+  retryPolicy: functionRule<RetryPolicy>('a retry policy function').optional(),
+  logger: objectRule<Logger>('a logger').optional(),
+  connector: functionRule<SshConnector>('a connector function').optional(),
+} satisfies ShapeOf<TunnelPoolOptions>);
+
+type Fields<K extends keyof TunnelPoolOptions> = Pick<TunnelPoolOptions, K>;
+
+/**
+ * Rules across the SSH fields, for the pool's options and the config file's ssh: section alike: choices
+ * that exclude each other.
+ */
+export function sshChoiceRules(o: Fields<'passphraseFile' | 'passphraseEnv' | 'insecureIgnoreHostKeys' | 'trustOnFirstUseFile'>, ctx: z.RefinementCtx): void {
+  if (o.passphraseFile !== undefined && o.passphraseEnv !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['passphraseEnv'], message: 'give passphraseFile or passphraseEnv, not both' });
+  }
+  if (o.insecureIgnoreHostKeys && o.trustOnFirstUseFile !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['trustOnFirstUseFile'], message: 'cannot be combined with insecureIgnoreHostKeys: choose one way to trust host keys' });
+  }
+}
+
+/**
+ * The pool needs a key from somewhere; the config file may leave it to $SSH_AUTH_SOCK, so this is the
+ * pool's rule alone, checked when it is built.
+ */
+function credentialsRule(o: Fields<'connector' | 'identityFile' | 'agentSocket'>, ctx: z.RefinementCtx): void {
+  if (!o.connector && !o.identityFile && !o.agentSocket && !process.env.SSH_AUTH_SOCK) {
+    ctx.addIssue({ code: 'custom', path: ['identityFile'], message: 'give an identityFile or an agentSocket (no SSH_AUTH_SOCK is set)' });
+  }
+}
+
+export const poolOptionsSchema = poolOptionsObject.superRefine((o, ctx) => {
+  sshChoiceRules(o, ctx);
+  credentialsRule(o, ctx);
+});
+
+/** Checks the options (ConfigError naming the field) and fills the defaults. */
 export function resolvePoolOptions(options: TunnelPoolOptions): ResolvedPoolOptions {
-  if (!options || typeof options.user !== 'string' || options.user === '') {
-    throw new ConfigError('user', 'the SSH user is required');
-  }
-  const resolved = { ...POOL_DEFAULTS, ...options } as ResolvedPoolOptions;
-  for (const field of Object.keys(POOL_DEFAULTS) as (keyof typeof POOL_DEFAULTS)[]) {
-    const value = resolved[field];
-    const minimum = field === 'keepaliveIntervalMs' ? 0 : 1;
-    if (!Number.isInteger(value) || value < minimum) {
-      throw new ConfigError(field, `must be an integer >= ${minimum}, got ${JSON.stringify(value)}`);
-    }
-  }
-  if (resolved.connectionsPerNode > MAX_CONNECTIONS_PER_NODE) {
-    throw new ConfigError('connectionsPerNode', `must be at most ${MAX_CONNECTIONS_PER_NODE}, got ${resolved.connectionsPerNode}`);
-  }
-  for (const field of ['maxWriteBufferBytes', 'connectionWindowBytes'] as const) {
-    if (resolved[field] < MIN_WRITE_BUFFER) throw new ConfigError(field, `must be at least ${MIN_WRITE_BUFFER}`);
-  }
-  if (options.insecureIgnoreHostKeys && options.trustOnFirstUseFile) {
-    throw new ConfigError('trustOnFirstUseFile', 'cannot be combined with insecureIgnoreHostKeys: choose one way to trust host keys');
-  }
-  if (!options.connector && !options.identityFile && !options.agentSocket && !process.env.SSH_AUTH_SOCK) {
-    throw new ConfigError('identityFile', 'give an identityFile or an agentSocket (no SSH_AUTH_SOCK is set)');
-  }
-  resolved.healthCheck = resolveHealthCheck(options.healthCheck);
-  return resolved;
+  const parsed = parseOptions(poolOptionsSchema, options);
+  return { ...POOL_DEFAULTS, ...defined(parsed), healthCheck: resolveHealthCheck(parsed.healthCheck) };
 }
 
-function resolveHealthCheck(options: HealthCheckOptions = {}): ResolvedHealthCheck {
-  const resolved: ResolvedHealthCheck = { ...HEALTH_CHECK_DEFAULTS, ...options };
-  if (!['kubelet-https', 'tcp', 'ssh'].includes(resolved.kind)) {
-    throw new ConfigError('healthCheck.kind', `must be kubelet-https, tcp or ssh, got ${JSON.stringify(resolved.kind)}`);
-  }
-  for (const field of ['intervalMs', 'timeoutMs', 'failureThreshold'] as const) {
-    if (!Number.isInteger(resolved[field]) || resolved[field] < 1) {
-      throw new ConfigError(`healthCheck.${field}`, `must be an integer >= 1, got ${JSON.stringify(resolved[field])}`);
-    }
-  }
-  if (resolved.port !== undefined && !(Number.isInteger(resolved.port) && resolved.port >= 1 && resolved.port <= 65535)) {
-    throw new ConfigError('healthCheck.port', `must be a port from 1 to 65535, got ${JSON.stringify(resolved.port)}`);
-  }
-  if (!resolved.path.startsWith('/')) throw new ConfigError('healthCheck.path', `must start with "/", got "${resolved.path}"`);
-  return resolved;
-}

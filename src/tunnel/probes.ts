@@ -1,6 +1,6 @@
 import type { OpenStreamOptions } from './tunnel.js';
 import type { Probe, ProbeLimits } from './health-monitor.js';
-import type { ResolvedHealthCheck } from './pool-options.js';
+import type { ResolvedHealthCheck } from './health-check-options.js';
 import { probeKubelet } from '../tls/probe-kubelet.js';
 
 /** The probe a health-check configuration asks for; none for 'ssh', where keepalive alone decides. */

@@ -155,6 +155,6 @@ test('plain TCP listens on loopback only', async () => {
 
 test('bad option values are refused up front', () => {
   const path = join(dir, 'x.sock');
-  assert.throws(() => new HttpConnectFrontend(dialer, { kind: 'unix', path }, { logger, headerTimeoutMs: 0 }), /headerTimeoutMs: must be an integer >= 1/);
+  assert.throws(() => new HttpConnectFrontend(dialer, { kind: 'unix', path }, { logger, headerTimeoutMs: 0 }), /^ConfigError: headerTimeoutMs: 0 is not a whole number of milliseconds from 1 to 2147483647$/);
   assert.throws(() => new HttpConnectFrontend(dialer, { kind: 'unix', path }, { logger, maxHeaderBytes: 1.5 }), /maxHeaderBytes/);
 });

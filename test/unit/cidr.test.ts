@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import ipaddr from 'ipaddr.js';
-import { ipNumber, parseCidr, parseIp, type Cidr } from '../../src/net/cidr.js';
+import { ipNumber, parseIp } from '../../src/net/address.js';
+import { parseCidr, type Cidr } from '../../src/net/cidr.js';
 
 function cidr(text: string): Cidr {
   const parsed = parseCidr(text);
@@ -30,8 +31,6 @@ test('cidr: edges of IPv4 and IPv6 blocks, by text and by number', () => {
     { cidr: 'fd00:1::/64', inside: ['fd00:1::', 'FD00:1:0:0:ffff:ffff:ffff:ffff'], outside: ['fd00:1:0:1::', 'fd00::ffff', '198.19.1.1'] },
     { cidr: '::/0', inside: ['::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'], outside: ['10.0.0.1'] },
     { cidr: 'fd00::1/128', inside: ['fd00::1'], outside: ['fd00::', 'fd00::2'] },
-    // An IPv4-mapped block is IPv6; addresses in it read as IPv4, so nothing matches (as ipaddr.js).
-    { cidr: '::ffff:10.0.0.0/104', inside: [], outside: ['10.0.0.1', '::ffff:10.0.0.1'] },
   ];
   for (const c of cases) {
     const block = cidr(c.cidr);
@@ -41,6 +40,14 @@ test('cidr: edges of IPv4 and IPv6 blocks, by text and by number', () => {
   assert.equal(ipNumber('n1'), undefined);
   assert.equal(ipNumber('10.1'), undefined, 'only full dotted quads, as parseIp');
   assert.equal(cidr('10.96.0.0/12').contains('n1'), false);
+});
+
+test('cidr: what is not a CIDR', () => {
+  // An IPv4-mapped block would match nothing (its addresses read as IPv4): refused, so the IPv4 block gets written.
+  for (const text of ['::ffff:10.0.0.0/104', '10.0.0.0/33', 'fd00::/129', '10.0.0.0', '10/8', '10.0.0.0/08x', '10.0.0.0/0008', ' 10.0.0.0/8', 'n1/8', '']) {
+    assert.equal(parseCidr(text), undefined, text);
+  }
+  assert.equal(cidr('FD00:1:0::/64').text, 'fd00:1::/64', 'canonical text');
 });
 
 /** The match as ipaddr.js makes it: same family, same leading bits. */

@@ -98,6 +98,6 @@ describe('ssh-egress dial --config', () => {
   test('a bad flag value over a good file exits 2 naming the flag', async () => {
     const r = await dial(['--config', configFile, '--service-cidr', '198.19.240.0', '198.19.1.7:7']);
     assert.equal(r.code, 2);
-    assert.equal(r.stderr, 'ssh-egress dial: --service-cidr: "198.19.240.0" is not a CIDR\n');
+    assert.equal(r.stderr, 'ssh-egress dial: --service-cidr: "198.19.240.0" is not a CIDR (write 198.19.240.0/32 for one address)\n');
   });
 });

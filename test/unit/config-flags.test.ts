@@ -135,7 +135,7 @@ describe('bad flags name the flag', () => {
   const cases: Array<{ name: string; flags: ConfigFlags; base?: () => EgressConfig; path: string; message: RegExp }> = [
     { name: 'a bad user', flags: { user: 'a b' }, path: '--user', message: /^"a b" is not a user name$/ },
     { name: 'an empty identity', flags: { identity: '' }, path: '--identity', message: /is not a file path/ },
-    { name: 'a service CIDR that is not one', flags: { serviceCidr: ['10.96.0.0/12', '10.96.0.1'] }, path: '--service-cidr', message: /^"10\.96\.0\.1" is not a CIDR$/ },
+    { name: 'a service CIDR that is not one', flags: { serviceCidr: ['10.96.0.0/12', '10.96.0.1'] }, path: '--service-cidr', message: /^"10\.96\.0\.1" is not a CIDR \(write 10\.96\.0\.1\/32 for one address\)$/ },
     { name: 'a connect timeout of 0', flags: { connectTimeout: 0 }, path: '--connect-timeout', message: /is not a whole number of milliseconds/ },
     { name: 'a listen address without port', flags: { adminListen: 'localhost' }, path: '--admin-listen', message: /^"localhost" is not host:port/ },
     { name: 'IPv6 without brackets', flags: { socksListen: '::1:1080' }, path: '--socks-listen', message: /is not host:port/ },

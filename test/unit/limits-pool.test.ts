@@ -126,6 +126,6 @@ test('a channel open failing with a plain error (ssh2: "Not connected") is ERR_T
 test('limits must be whole numbers >= 1', () => {
   const { connector } = fakeConnector();
   for (const field of ['maxPendingDials', 'maxStreamsPerTunnel', 'maxPendingDialsPerTunnel'] as const) {
-    assert.throws(() => new TunnelPool({ user: 'root', connector, [field]: 0 }), new RegExp(`^ConfigError: ${field}: must be an integer >= 1`));
+    assert.throws(() => new TunnelPool({ user: 'root', connector, [field]: 0 }), new RegExp(`^ConfigError: ${field}: 0 is not a whole number >= 1$`));
   }
 });

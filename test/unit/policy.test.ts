@@ -8,7 +8,7 @@ import { route, type RouteReason } from '../../src/dialer/router.js';
 import { buildRoutingTable } from '../../src/dialer/routing-table.js';
 import { DestinationPolicy } from '../../src/dialer/policy.js';
 import type { DestinationPolicyOptions } from '../../src/dialer/policy-options.js';
-import { parsePortSpec } from '../../src/dialer/policy-ports.js';
+import { parsePortRange } from '../../src/net/port-range.js';
 
 function spec(name: string, address: string, extra: Partial<NodeSpec> = {}): NodeSpec {
   return { name, address, aliases: [], sshPort: 22, kubeletPort: 10250, podCIDRs: [], hostKeyFingerprints: [], labels: {}, ...extra };
@@ -141,12 +141,13 @@ test('policy options: invalid fields fail with ConfigError naming the field', ()
     { name: 'descending range', policy: { nodePorts: ['9000-8000'] }, message: 'policy.nodePorts[0]: "9000-8000" is not a port or port range' },
     { name: 'hex', policy: { nodePorts: ['0x1bb'] }, message: 'policy.nodePorts[0]: "0x1bb" is not a port or port range' },
     { name: 'open range', policy: { nodePorts: ['8000-'] }, message: 'policy.nodePorts[0]: "8000-" is not a port or port range' },
-    { name: 'not a list', policy: { nodePorts: 10250 }, message: 'policy.nodePorts: must be a list, got 10250' },
-    { name: 'policy not an object', policy: ['10.0.0.0/8'], message: 'policy: must be an object with allow and/or nodePorts' },
+    // The words of the config file's schema, which the dialer's options share.
+    { name: 'not a list', policy: { nodePorts: 10250 }, message: 'policy.nodePorts: expected a list, got 10250' },
+    { name: 'policy not an object', policy: ['10.0.0.0/8'], message: 'policy: expected a mapping, got a list' },
     // A typo must not silently widen (or narrow) what is reachable.
-    { name: 'unknown policy field', policy: { nodeports: [22] }, message: 'policy: unknown field "nodeports" (expected allow, nodePorts)' },
-    { name: 'unknown rule field', policy: { allow: [{ cidr: '10.0.0.0/8', port: 443 }] }, message: 'policy.allow[0]: unknown field "port" (expected cidr, ports)' },
-    { name: 'missing cidr', policy: { allow: [{ ports: [443] }] }, message: 'policy.allow[0].cidr: is required (e.g. "10.0.0.0/8")' },
+    { name: 'unknown policy field', policy: { nodeports: [22] }, message: 'policy.nodeports: unknown field (known fields: allow, nodePorts)' },
+    { name: 'unknown rule field', policy: { allow: [{ cidr: '10.0.0.0/8', port: 443 }] }, message: 'policy.allow[0].port: unknown field (known fields: cidr, ports)' },
+    { name: 'missing cidr', policy: { allow: [{ ports: [443] }] }, message: 'policy.allow[0].cidr: required field is missing' },
     { name: 'bad cidr', policy: { allow: [{ cidr: '10.0.0.0/33' }] }, message: 'policy.allow[0].cidr: "10.0.0.0/33" is not a CIDR' },
     { name: 'bare IP', policy: { allow: ['192.0.2.1'] }, message: 'policy.allow[0]: "192.0.2.1" is not a CIDR (write 192.0.2.1/32 for one address)' },
     { name: 'bare IPv6', policy: { allow: ['fd00::1'] }, message: 'policy.allow[0]: "fd00::1" is not a CIDR (write fd00::1/128 for one address)' },
@@ -209,5 +210,5 @@ test('port specs', () => {
     { in: null, want: undefined },
     { in: [443], want: undefined },
   ];
-  for (const c of cases) assert.deepEqual(parsePortSpec(c.in), c.want, JSON.stringify(c.in));
+  for (const c of cases) assert.deepEqual(parsePortRange(c.in), c.want, JSON.stringify(c.in));
 });

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, ConnectError, PoolClosedError, PoolNotReadyError } from '../../src/errors.js';
 import { TunnelPool } from '../../src/tunnel/pool.js';
+import type { TunnelPoolOptions } from '../../src/tunnel/pool-options.js';
 import { fakeConnector, node, settle } from './fake-connector.js';
 
 function makePool(extra: Partial<ConstructorParameters<typeof TunnelPool>[0]> = {}) {
@@ -88,8 +89,12 @@ test('close() ends pending ready() calls and refuses further use', async () => {
 });
 
 test('bad options name the field', () => {
-  assert.throws(() => new TunnelPool({ user: '' }), /user: the SSH user is required/);
+  // The words of the config file's schema, which the pool's options share.
+  assert.throws(() => new TunnelPool({ user: '' }), /^ConfigError: user: "" is not a user name$/);
+  assert.throws(() => new TunnelPool({} as TunnelPoolOptions), /^ConfigError: user: required field is missing$/);
   const { connector } = fakeConnector();
-  assert.throws(() => new TunnelPool({ user: 'root', connector, keepaliveCountMax: 0 }), /keepaliveCountMax: must be an integer >= 1/);
-  assert.throws(() => new TunnelPool({ user: 'root', connector, maxWriteBufferBytes: 10 }), /maxWriteBufferBytes: must be at least/);
+  assert.throws(() => new TunnelPool({ user: 'root', connector, keepaliveCountMax: 0 }), /^ConfigError: keepaliveCountMax: 0 is not a whole number >= 1$/);
+  assert.throws(() => new TunnelPool({ user: 'root', connector, maxWriteBufferBytes: 10 }), /^ConfigError: maxWriteBufferBytes: 10 is not a whole number of bytes >= 65536$/);
+  const typo = { user: 'root', connector, keepAliveIntervalMs: 1000 } as TunnelPoolOptions;
+  assert.throws(() => new TunnelPool(typo), /^ConfigError: keepAliveIntervalMs: unknown field \(known fields: user, identityFile, /);
 });
