@@ -12,7 +12,7 @@ import { startPool } from './lib/pool.js';
 import { fmt, ratio, verdict, type Table } from './lib/report.js';
 import { figure, mbps, MiB, percentile, type Figure } from './lib/stats.js';
 import { firstByte, transfer, type Direction } from './lib/traffic.js';
-import { HttpConnectFrontend } from '../src/daemon/http-connect-server.js';
+import { HttpConnectFrontend } from '../src/frontends/http-connect-server.js';
 import { silentLogger } from '../src/log.js';
 
 const MINIMAL = 'minimal CONNECT proxy over TCP (floor)';

@@ -1,4 +1,4 @@
-import type { AdminStatus } from '../daemon/admin-status.js';
+import type { AdminStatus } from '../frontends/admin-status.js';
 
 /** The daemon could not be asked: not running, wrong address, or not an ssh-egress admin server. */
 export class AdminUnreachableError extends Error {}

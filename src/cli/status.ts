@@ -1,7 +1,7 @@
 import { isIPv6 } from 'node:net';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config/index.js';
-import { ADMIN_DEFAULTS } from '../daemon/admin-server.js';
+import { ADMIN_DEFAULTS } from '../frontends/admin-server.js';
 import { positiveInt } from './connection-options.js';
 import { EXIT, exitStatusFor } from './exit-status.js';
 import { paletteFor } from './output/colour.js';

@@ -9,12 +9,13 @@ import { ConfigError } from '../errors.js';
 import { POOL_DEFAULTS } from '../tunnel/pool-options.js';
 import { oneOf } from '../util/zod-rule.js';
 import { CONFIG_DEFAULTS, checkSocketPaths } from './config-from-file.js';
-import { adminExposureOf, socksExposure } from './config-rules.js';
+import { adminExposureOf, socksExposure } from '../frontends/listener-exposure.js';
 import { listenRule } from './config-schema.js';
 import type { EgressConfig, ListenerSettings } from './config-types.js';
-import { LOG_FORMATS, LOG_LEVELS, resolvePath, type HostPort } from './config-values.js';
-import { cidrRule, durationMsRule, filePathRule, userNameRule } from './option-rules.js';
-import { parseOptions } from './parse-options.js';
+import { LOG_FORMATS, LOG_LEVELS, resolvePath } from './config-values.js';
+import type { HostPort } from '../net/listen-address.js';
+import { cidrRule, durationMsRule, filePathRule, userNameRule } from '../options/option-rules.js';
+import { parseOptions } from '../options/parse-options.js';
 
 /** Flag values by commander's camelCase names, so a command's parsed options can be passed as they are. */
 export interface ConfigFlags {

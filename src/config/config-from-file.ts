@@ -2,14 +2,15 @@
  * Turns the validated file into the EgressConfig everything else uses: relative paths resolved against
  * the file's directory, defaults filled (the library's own DEFAULTS where the setting is the library's).
  */
-import { ADMIN_DEFAULTS } from '../daemon/admin-server.js';
+import { ADMIN_DEFAULTS } from '../frontends/admin-server.js';
 import { DIALER_DEFAULTS } from '../dialer/dialer-options.js';
 import { InventoryError } from '../errors.js';
 import { assertUniqueNodes } from '../nodes/inventory-schema.js';
 import { POOL_DEFAULTS } from '../tunnel/pool-options.js';
 import { defined } from '../util/defined.js';
 import type { ConfigFile } from './config-schema.js';
-import { configError, configErrorFromInventory } from './config-error.js';
+import { configError } from '../options/option-error.js';
+import { configErrorFromInventory } from './config-error.js';
 import type { EgressConfig, InventorySource, ListenerSettings } from './config-types.js';
 import { MAX_SOCKET_PATH_BYTES, resolvePath } from './config-values.js';
 

@@ -3,10 +3,9 @@
  * their parts, listeners that would expose the tunnels. Each throws a ConfigError naming the field.
  */
 import type { ConfigFile } from './config-schema.js';
-import { configError } from './config-error.js';
+import { configError } from '../options/option-error.js';
 import type { EgressConfig } from './config-types.js';
-import { isLoopbackHost } from '../net/loopback.js';
-import type { HostPort } from './config-values.js';
+import { adminExposureOf, plainConnectExposure, socksExposure } from '../frontends/listener-exposure.js';
 
 type Fail = (path: string, problem: string) => never;
 
@@ -69,24 +68,6 @@ function checkListeners(listeners: ConfigFile['listeners'], fail: Fail): void {
   }
   const adminExposure = adminExposureOf(admin?.listen, admin?.allowNonLoopback);
   if (adminExposure) fail('listeners.admin.listen', adminExposure);
-}
-
-/** Plain (not TLS) HTTP CONNECT has no authentication: loopback only. */
-export function plainConnectExposure(tcp: HostPort | undefined): string | undefined {
-  if (!tcp || isLoopbackHost(tcp.host)) return undefined;
-  return `${tcp.host} is not a loopback address: plain CONNECT has no authentication, so it listens on loopback only; use tls (mutual TLS) or socket`;
-}
-
-/** Why a SOCKS TCP listener would let strangers use the tunnels, or undefined when it would not. */
-export function socksExposure(tcp: HostPort | undefined, users: number): string | undefined {
-  if (!tcp || users > 0 || isLoopbackHost(tcp.host)) return undefined;
-  return `${tcp.host} is not a loopback address, so anyone who reaches it could use the tunnels: add listeners.socks.users to require a password`;
-}
-
-/** The admin server has no authentication and tells node addresses: loopback unless explicitly allowed. */
-export function adminExposureOf(tcp: HostPort | undefined, allowed: boolean | undefined): string | undefined {
-  if (!tcp || allowed || isLoopbackHost(tcp.host)) return undefined;
-  return `${tcp.host} is not a loopback address and the admin server has no authentication: set listeners.admin.allowNonLoopback: true to mean it`;
 }
 
 /** The daemon serves nothing without a proxy listener; the CLI needs none, so this is a separate check. */

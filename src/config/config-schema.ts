@@ -8,14 +8,15 @@
 import { z } from 'zod';
 import { dialerOptionsSchema } from '../dialer/dialer-options.js';
 import { destinationPolicySchema } from '../dialer/policy-options.js';
-import { connectionLimitsShape } from '../daemon/limits-connections.js';
+import { connectionLimitsShape } from '../frontends/limits-connections.js';
 import { nodeEntrySchema } from '../nodes/inventory-schema.js';
 import { healthCheckObject } from '../tunnel/health-check-options.js';
 import { poolOptionsObject, sshChoiceRules } from '../tunnel/pool-options.js';
 import { show } from '../util/show-value.js';
 import { oneOf, rule } from '../util/zod-rule.js';
-import { booleanRule, envNameRule, filePathRule, fractionRule, oneLineRule, portRule } from './option-rules.js';
-import { ADDRESS_TYPES, LISTEN_EXAMPLE, LOG_FORMATS, LOG_LEVELS, parseListenAddress, parseMode, type HostPort } from './config-values.js';
+import { booleanRule, envNameRule, filePathRule, fractionRule, oneLineRule, portRule } from '../options/option-rules.js';
+import { ADDRESS_TYPES, LOG_FORMATS, LOG_LEVELS, parseMode } from './config-values.js';
+import { LISTEN_EXAMPLE, parseListenAddress, type HostPort } from '../net/listen-address.js';
 
 const pool = poolOptionsObject.shape;
 export const listenRule = rule<string>((v) => parseListenAddress(v) !== undefined, LISTEN_EXAMPLE).transform((v): HostPort => parseListenAddress(v)!);

@@ -8,7 +8,8 @@ import { parseYaml } from '../util/parse-yaml.js';
 import { describeFsError } from '../fs/file-permissions.js';
 import { isRecord } from '../util/is-record.js';
 import { configFileSchema } from './config-schema.js';
-import { configError, configErrorFromZod } from './config-error.js';
+import { configError, configErrorFromZod } from '../options/option-error.js';
+import { configFileIssuePath } from './config-error.js';
 import { egressConfigFromFile } from './config-from-file.js';
 import { checkConfigRules } from './config-rules.js';
 import type { EgressConfig } from './config-types.js';
@@ -31,7 +32,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Egre
     throw configError(source, '', `expected a mapping with ssh:, inventory: and the other sections, got ${got}`);
   }
   const result = configFileSchema.safeParse(data, { reportInput: true });
-  if (!result.success) throw configErrorFromZod(result.error, configFileSchema, data, source);
+  if (!result.success) throw configErrorFromZod(result.error, configFileSchema, data, source, '', configFileIssuePath);
   checkConfigRules(result.data, source);
   return egressConfigFromFile(result.data, source, baseDir);
 }

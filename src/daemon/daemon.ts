@@ -6,12 +6,12 @@ import type { Dialer } from '../dialer/dialer.js';
 import { createLogger, type Logger } from '../log.js';
 import { EgressRuntime } from '../runtime/index.js';
 import type { TunnelPool } from '../tunnel/pool.js';
-import { AdminServer } from './admin-server.js';
-import type { Frontend } from './frontend.js';
-import { HttpConnectFrontend } from './http-connect-server.js';
-import { EgressMetrics } from './metrics.js';
-import { Socks5Frontend } from './socks5-server.js';
-import { readSocksUsers } from './socks-credentials.js';
+import { AdminServer } from '../frontends/admin-server.js';
+import type { Frontend } from '../frontends/frontend.js';
+import { HttpConnectFrontend } from '../frontends/http-connect-server.js';
+import { EgressMetrics } from '../frontends/metrics.js';
+import { Socks5Frontend } from '../frontends/socks5-server.js';
+import { readSocksUsers } from '../frontends/socks-credentials.js';
 
 /** Settings that only a restart applies: reload keeps the running values and says so. */
 const RESTART_ONLY = ['ssh', 'healthCheck', 'listeners', 'log', 'limits'] as const;

@@ -1,7 +1,7 @@
 /** The Dialer's options: the documented type, its schema, defaults, and the settings compiled from them. */
 import { z } from 'zod';
-import { cidrRule, durationMsRule, objectRule } from '../config/option-rules.js';
-import { parseOptions } from '../config/parse-options.js';
+import { cidrRule, durationMsRule, objectRule } from '../options/option-rules.js';
+import { parseOptions } from '../options/parse-options.js';
 import type { Logger } from '../log.js';
 import { parseCidr } from '../net/cidr.js';
 import type { ShapeOf } from '../util/shape-of.js';

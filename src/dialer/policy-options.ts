@@ -1,6 +1,6 @@
 /** Destination policy options: the documented types, their schema (the config file's policy: is this), and compiling them. */
 import { z } from 'zod';
-import { cidrRule, notCidr } from '../config/option-rules.js';
+import { cidrRule, notCidr } from '../options/option-rules.js';
 import { parseCidr, type Cidr } from '../net/cidr.js';
 import { parsePortRange } from '../net/port-range.js';
 import type { ShapeOf } from '../util/shape-of.js';

@@ -1,7 +1,7 @@
 import { PolicyDeniedError } from '../errors.js';
 import { ipNumber } from '../net/address.js';
 import type { Cidr } from '../net/cidr.js';
-import { parseOptions } from '../config/parse-options.js';
+import { parseOptions } from '../options/parse-options.js';
 import { defined } from '../util/defined.js';
 import { compilePolicy, policyOptionsSchema, type CompiledPolicy, type DestinationPolicyOptions } from './policy-options.js';
 import type { Route } from './router.js';

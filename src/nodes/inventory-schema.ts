@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { InventoryError } from '../errors.js';
 import { isIp, normalizeIp } from '../net/address.js';
-import { cidrRule, portRule } from '../config/option-rules.js';
+import { cidrRule, portRule } from '../options/option-rules.js';
 import { normalizeCidr } from '../net/cidr.js';
 import { isDns1123Subdomain, isHostName, normalizeHostName } from '../net/hostname.js';
 import { formatPath } from '../util/field-path.js';

@@ -10,7 +10,7 @@ import { isRecord } from '../util/is-record.js';
 import { show } from '../util/show-value.js';
 import { describeIssue } from '../util/zod-issues.js';
 import { rule } from '../util/zod-rule.js';
-import { cidrRule } from '../config/option-rules.js';
+import { cidrRule } from '../options/option-rules.js';
 import { assertUniqueNodes, isHost, labelsRule, nodeFieldPath, nodeNameRule, normalizeHost, uniqueAliases } from './inventory-schema.js';
 import { DEFAULT_KUBELET_PORT, DEFAULT_SSH_PORT, type NodeSpec } from './node-spec.js';
 

@@ -1,7 +1,7 @@
 /** The pool's active health check: its options, their schema and defaults. */
 import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
-import { countRule, durationMsRule, objectRule, portRule } from '../config/option-rules.js';
+import { countRule, durationMsRule, objectRule, portRule } from '../options/option-rules.js';
 import { defined } from '../util/defined.js';
 import type { ShapeOf } from '../util/shape-of.js';
 import { oneOf, rule } from '../util/zod-rule.js';

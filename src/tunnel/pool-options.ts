@@ -12,8 +12,8 @@ import {
   functionRule,
   objectRule,
   userNameRule,
-} from '../config/option-rules.js';
-import { parseOptions } from '../config/parse-options.js';
+} from '../options/option-rules.js';
+import { parseOptions } from '../options/parse-options.js';
 import type { Logger } from '../log.js';
 import type { BackoffOptions, RetryPolicy } from '../timing/backoff.js';
 import type { SshConnector } from '../ssh/ssh-session.js';

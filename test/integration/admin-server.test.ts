@@ -8,9 +8,9 @@ import { startSimulatedCluster, type SimulatedCluster } from '../../src/simulato
 import { TunnelPool } from '../../src/tunnel/pool.js';
 import { Dialer } from '../../src/dialer/dialer.js';
 import { ConfigError } from '../../src/errors.js';
-import { AdminServer, type AdminSource } from '../../src/daemon/admin-server.js';
-import { EgressMetrics } from '../../src/daemon/metrics.js';
-import type { Frontend } from '../../src/daemon/frontend.js';
+import { AdminServer, type AdminSource } from '../../src/frontends/admin-server.js';
+import { EgressMetrics } from '../../src/frontends/metrics.js';
+import type { Frontend } from '../../src/frontends/frontend.js';
 import type { TunnelSocket } from '../../src/tunnel/tunnel-socket.js';
 
 let cluster: SimulatedCluster;

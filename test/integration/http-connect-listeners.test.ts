@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import { startSimulatedCluster, type SimulatedCluster } from '../../src/simulator/index.js';
 import { TunnelPool } from '../../src/tunnel/pool.js';
 import { Dialer } from '../../src/dialer/dialer.js';
-import { HttpConnectFrontend, type ConnectRequestEvent } from '../../src/daemon/http-connect-server.js';
+import { HttpConnectFrontend, type ConnectRequestEvent } from '../../src/frontends/http-connect-server.js';
 import { silentLogger } from '../../src/log.js';
 import { createTestCa } from '../unit/tls-test-pki.js';
 import { apiserverRequest, ESTABLISHED, exchange, getOver, sendConnect } from './http-connect-client.js';

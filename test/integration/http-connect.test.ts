@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startSimulatedCluster, type SimulatedCluster } from '../../src/simulator/index.js';
 import { TunnelPool } from '../../src/tunnel/pool.js';
 import { Dialer } from '../../src/dialer/dialer.js';
-import { HttpConnectFrontend, type ConnectRequestEvent, type HttpConnectOptions } from '../../src/daemon/http-connect-server.js';
+import { HttpConnectFrontend, type ConnectRequestEvent, type HttpConnectOptions } from '../../src/frontends/http-connect-server.js';
 import { silentLogger } from '../../src/log.js';
 import { captureLogger } from '../unit/capture-logger.js';
 import { apiserverRequest, ESTABLISHED, exchange, getOver, sendConnect, statusOf } from './http-connect-client.js';

@@ -7,9 +7,9 @@ import { startSimulatedCluster, type SimulatedCluster } from '../../src/simulato
 import { TunnelPool } from '../../src/tunnel/pool.js';
 import type { TunnelPoolOptions } from '../../src/tunnel/pool-options.js';
 import { Dialer } from '../../src/dialer/dialer.js';
-import { HttpConnectFrontend } from '../../src/daemon/http-connect-server.js';
-import { Socks5Frontend } from '../../src/daemon/socks5-server.js';
-import type { ConnectionLimits } from '../../src/daemon/limits-connections.js';
+import { HttpConnectFrontend } from '../../src/frontends/http-connect-server.js';
+import { Socks5Frontend } from '../../src/frontends/socks5-server.js';
+import type { ConnectionLimits } from '../../src/frontends/limits-connections.js';
 import { silentLogger } from '../../src/log.js';
 import { echoRound, httpConnect, socksConnect, waitFor, type Dialled } from './limits-helpers.js';
 

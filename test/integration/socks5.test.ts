@@ -12,7 +12,7 @@ import { startSimulatedCluster, type SimulatedCluster } from '../../src/simulato
 import { TunnelPool } from '../../src/tunnel/pool.js';
 import { Dialer } from '../../src/dialer/dialer.js';
 import { ConfigError } from '../../src/errors.js';
-import { Socks5Frontend } from '../../src/daemon/socks5-server.js';
+import { Socks5Frontend } from '../../src/frontends/socks5-server.js';
 import { captureLogger } from '../unit/capture-logger.js';
 
 let cluster: SimulatedCluster;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import { Dialer, TunnelPool, loadInventory } from '../../src/index.js';
-import { HttpConnectFrontend } from '../../src/daemon/http-connect-server.js';
+import { HttpConnectFrontend } from '../../src/frontends/http-connect-server.js';
 import { silentLogger } from '../../src/log.js';
 import { createTestCa } from '../unit/tls-test-pki.js';
 import { apiserverRequest, ESTABLISHED, exchange, getOver, sendConnect, statusOf } from '../integration/http-connect-client.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { Dialer, TunnelPool, loadInventory } from '../../src/index.js';
-import { Socks5Frontend } from '../../src/daemon/socks5-server.js';
+import { Socks5Frontend } from '../../src/frontends/socks5-server.js';
 import { loadTopology } from './topology.js';
 
 const t = loadTopology();

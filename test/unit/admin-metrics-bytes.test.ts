@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StreamByteTotals } from '../../src/daemon/metrics-bytes.js';
+import { StreamByteTotals } from '../../src/frontends/metrics-bytes.js';
 import { TunnelState } from '../../src/tunnel/state.js';
 import type { Tunnel } from '../../src/tunnel/tunnel.js';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readiness, readinessSummary } from '../../src/daemon/readiness.js';
+import { readiness, readinessSummary } from '../../src/frontends/readiness.js';
 import type { TunnelStatus } from '../../src/tunnel/tunnel-status.js';
 import { TunnelState } from '../../src/tunnel/state.js';
 

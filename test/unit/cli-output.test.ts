@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NodeCheckResult } from '../../src/check/index.js';
-import type { AdminStatus } from '../../src/daemon/admin-status.js';
+import type { AdminStatus } from '../../src/frontends/admin-status.js';
 import { checkSummary, renderCheckTable, renderCheckWideTable } from '../../src/cli/output/check-table.js';
 import { colourEnabled, palette, paletteFor } from '../../src/cli/output/colour.js';
 import { formatAge, formatBytes, formatMs, formatUntil, shortFingerprint } from '../../src/cli/output/format.js';

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseConnectHead, type ConnectHead } from '../../src/daemon/http-connect-request.js';
+import { parseConnectHead, type ConnectHead } from '../../src/frontends/http-connect-request.js';
 import { FUZZ_TEST, cutPoints, fuzzBytes, quickly, runs, splits } from './fuzz-inputs.js';
 
 const MAX = 8192;

@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Socks5Negotiation, type NegotiationStep } from '../../src/daemon/socks5-negotiation.js';
-import { encodeReply, isFailure, parseCredentials, parseGreeting, parseRequest, type Parsed } from '../../src/daemon/socks5-protocol.js';
+import { Socks5Negotiation, type NegotiationStep } from '../../src/frontends/socks5-negotiation.js';
+import { encodeReply, isFailure, parseCredentials, parseGreeting, parseRequest, type Parsed } from '../../src/frontends/socks5-protocol.js';
 import { FUZZ_TEST, cutPoints, fuzzBytes, quickly, runs, splits } from './fuzz-inputs.js';
 
 // The largest message of each kind: VER NMETHODS(255); VER ULEN(255) PLEN(255); VER CMD RSV ATYP LEN(255) PORT.

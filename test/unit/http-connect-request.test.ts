@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConnectHead } from '../../src/daemon/http-connect-request.js';
-import { CONNECTION_ESTABLISHED, errorResponse } from '../../src/daemon/http-connect-response.js';
+import { parseConnectHead } from '../../src/frontends/http-connect-request.js';
+import { CONNECTION_ESTABLISHED, errorResponse } from '../../src/frontends/http-connect-response.js';
 
 const parse = (text: string, max = 8192) => parseConnectHead(Buffer.from(text, 'latin1'), max);
 const APISERVER = 'CONNECT 198.19.1.7:8080 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ConfigError, ConnectionLimitError } from '../../src/errors.js';
-import { mapDialFailure, SOCKS_REPLY } from '../../src/daemon/failure-mapping.js';
-import { ConnectionLimiter, REFUSAL_HEADROOM, type Admission } from '../../src/daemon/limits-connections.js';
+import { mapDialFailure, SOCKS_REPLY } from '../../src/frontends/failure-mapping.js';
+import { ConnectionLimiter, REFUSAL_HEADROOM, type Admission } from '../../src/frontends/limits-connections.js';
 
 const limiter = (maxConnections: number, maxConnectionsPerClient: number) =>
   new ConnectionLimiter(() => 'connect-tcp 127.0.0.1:8131', { maxConnections, maxConnectionsPerClient });

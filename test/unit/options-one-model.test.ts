@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { configFromFlags, parseConfig, type ConfigFlags } from '../../src/config/index.js';
-import { HttpConnectFrontend } from '../../src/daemon/http-connect-server.js';
-import { Socks5Frontend } from '../../src/daemon/socks5-server.js';
+import { HttpConnectFrontend } from '../../src/frontends/http-connect-server.js';
+import { Socks5Frontend } from '../../src/frontends/socks5-server.js';
 import { Dialer, type DialerOptions } from '../../src/dialer/dialer.js';
 import { ConfigError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Socks5Negotiation, type NegotiationOutcome } from '../../src/daemon/socks5-negotiation.js';
-import { Socks5Credentials } from '../../src/daemon/socks5-auth.js';
+import { Socks5Negotiation, type NegotiationOutcome } from '../../src/frontends/socks5-negotiation.js';
+import { Socks5Credentials } from '../../src/frontends/socks5-auth.js';
 
 const b = (...bytes: number[]): Buffer => Buffer.from(bytes);
 const NO_AUTH_GREETING = b(5, 1, 0);

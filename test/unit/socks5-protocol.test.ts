@@ -7,7 +7,7 @@ import {
   parseGreeting,
   parseRequest,
   type Parsed,
-} from '../../src/daemon/socks5-protocol.js';
+} from '../../src/frontends/socks5-protocol.js';
 
 const b = (...bytes: number[]): Buffer => Buffer.from(bytes);
 const port = (p: number): number[] => [p >> 8, p & 0xff];

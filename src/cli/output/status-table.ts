@@ -1,4 +1,4 @@
-import type { AdminStatus } from '../../daemon/admin-status.js';
+import type { AdminStatus } from '../../frontends/admin-status.js';
 import type { TunnelStatus } from '../../tunnel/tunnel-status.js';
 import type { Palette, Style } from './colour.js';
 import { formatAge, formatBytes, formatMs, formatSeconds, formatUntil, shortFingerprint } from './format.js';

@@ -1,8 +1,8 @@
 import net from 'node:net';
 import { z } from 'zod';
-import { socksExposure } from '../config/config-rules.js';
-import { durationMsRule, objectRule } from '../config/option-rules.js';
-import { parseOptions } from '../config/parse-options.js';
+import { socksExposure } from './listener-exposure.js';
+import { durationMsRule, objectRule } from '../options/option-rules.js';
+import { parseOptions } from '../options/parse-options.js';
 import type { Dialer } from '../dialer/dialer.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';

@@ -3,7 +3,7 @@
  * the field's path) whether it came from the config file, a command-line flag or a constructor.
  */
 import type { z } from 'zod';
-import { configErrorFromZod } from './config-error.js';
+import { configErrorFromZod } from './option-error.js';
 
 export interface OptionsSource {
   /** Names the input in the message ("ssh-egress.yaml"); none for a constructor's options. */

@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import { z } from 'zod';
-import { countRule } from '../config/option-rules.js';
-import { parseOptions } from '../config/parse-options.js';
+import { countRule } from '../options/option-rules.js';
+import { parseOptions } from '../options/parse-options.js';
 import { ConnectionLimitError } from '../errors.js';
 import { defined } from '../util/defined.js';
 import type { ShapeOf } from '../util/shape-of.js';

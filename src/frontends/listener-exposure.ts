@@ -1,0 +1,24 @@
+/**
+ * Listeners that would let strangers use the tunnels: each front end refuses them, and the config file says
+ * so before anything starts, in the same words.
+ */
+import { isLoopbackHost } from '../net/loopback.js';
+import type { HostPort } from '../net/listen-address.js';
+
+/** Plain (not TLS) HTTP CONNECT has no authentication: loopback only. */
+export function plainConnectExposure(tcp: HostPort | undefined): string | undefined {
+  if (!tcp || isLoopbackHost(tcp.host)) return undefined;
+  return `${tcp.host} is not a loopback address: plain CONNECT has no authentication, so it listens on loopback only; use tls (mutual TLS) or socket`;
+}
+
+/** Why a SOCKS TCP listener would let strangers use the tunnels, or undefined when it would not. */
+export function socksExposure(tcp: HostPort | undefined, users: number): string | undefined {
+  if (!tcp || users > 0 || isLoopbackHost(tcp.host)) return undefined;
+  return `${tcp.host} is not a loopback address, so anyone who reaches it could use the tunnels: add listeners.socks.users to require a password`;
+}
+
+/** The admin server has no authentication and tells node addresses: loopback unless explicitly allowed. */
+export function adminExposureOf(tcp: HostPort | undefined, allowed: boolean | undefined): string | undefined {
+  if (!tcp || allowed || isLoopbackHost(tcp.host)) return undefined;
+  return `${tcp.host} is not a loopback address and the admin server has no authentication: set listeners.admin.allowNonLoopback: true to mean it`;
+}
