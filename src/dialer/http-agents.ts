@@ -3,6 +3,7 @@ import https from 'node:https';
 import type tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { DialFunction } from './dial-function.js';
+import { stripBrackets } from '../net/address.js';
 import { upgradeToTls } from '../tls/tls-upgrade.js';
 
 type ConnectCallback = (err: Error | null, socket?: Duplex) => void;
@@ -15,7 +16,7 @@ interface ConnectionRequest {
 }
 
 function destinationOf(options: ConnectionRequest, defaultPort: number): { host: string; port: number } {
-  const host = String(options.hostname ?? options.host ?? 'localhost').replace(/^\[(.*)\]$/, '$1');
+  const host = stripBrackets(String(options.hostname ?? options.host ?? 'localhost'));
   return { host, port: Number(options.port ?? defaultPort) };
 }
 

@@ -1,6 +1,7 @@
 import type tls from 'node:tls';
 import type net from 'node:net';
 import type { DialFunction } from './dial-function.js';
+import { stripBrackets } from '../net/address.js';
 import { upgradeToTls } from '../tls/tls-upgrade.js';
 
 /** What undici passes its `connect` function (see undici lib/core/connect.js). */
@@ -25,7 +26,7 @@ export type UndiciConnector = (
 export function createUndiciConnector(dial: DialFunction, tlsOptions: tls.ConnectionOptions): UndiciConnector {
   return (options, callback) => {
     const https = options.protocol === 'https:';
-    const host = options.hostname.replace(/^\[(.*)\]$/, '$1');
+    const host = stripBrackets(options.hostname);
     const port = Number(options.port) || (https ? 443 : 80);
     dial({ kind: 'address', host, port }).then(
       (socket) => {
