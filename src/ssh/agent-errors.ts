@@ -1,0 +1,21 @@
+import { EgressError, type EgressErrorCode } from '../errors.js';
+
+/**
+ * Errors of the server side that accepts node agents (reverse tunnels). Their codes join EgressErrorCode
+ * in errors.ts when the reverse direction is wired into the pool; until then the one cast below says so.
+ */
+const AGENT_MISCONFIGURED = 'ERR_AGENT_MISCONFIGURED' as EgressErrorCode;
+
+/**
+ * A node's agent registered a reverse forward that does not speak SOCKS5, such as a static
+ * `ssh -R 0:host:port` forward (it pipes our bytes to one fixed destination): the registration is not used.
+ */
+export class AgentMisconfiguredError extends EgressError {
+  constructor(node: string, why: string, cause?: unknown) {
+    super(
+      AGENT_MISCONFIGURED,
+      `agent of node ${node} is misconfigured: ${why}; a node must forward with "ssh -R <port>" (no destination), which answers SOCKS5`,
+      { node, cause },
+    );
+  }
+}
