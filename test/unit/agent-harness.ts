@@ -146,8 +146,8 @@ export interface OpenSshAgent {
   kill(): void;
 }
 
-/** `/usr/bin/ssh -N -R <forward> ...` (or any other ssh command line given as `extra`). */
-export function spawnOpenSsh(listening: Listening, user: string, identity: string, extra: string[]): OpenSshAgent {
+/** `/usr/bin/ssh <extra> user@127.0.0.1 <command>`, e.g. extra `-N -R 0`, or a command to run. */
+export function spawnOpenSsh(listening: Listening, user: string, identity: string, extra: string[], command: string[] = []): OpenSshAgent {
   const args = [
     '-p', String(listening.port),
     '-i', identity,
@@ -159,6 +159,7 @@ export function spawnOpenSsh(listening: Listening, user: string, identity: strin
     '-o', 'ExitOnForwardFailure=yes',
     ...extra,
     `${user}@127.0.0.1`,
+    ...command,
   ];
   const child = spawn('/usr/bin/ssh', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
