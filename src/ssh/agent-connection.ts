@@ -116,6 +116,10 @@ export function superviseAgentConnection(client: Connection, ctx: AgentConnectio
   });
 
   function refuse(auth: AuthContext, reason: string): void {
+    if (failures >= ctx.maxAuthAttempts) {
+      auth.reject(); // already closing: attempts the client sent meanwhile are not counted again
+      return;
+    }
     failures += 1;
     ctx.stats.authFailures += 1;
     ctx.logger.warn('agent authentication refused', { ...peer, node: auth.username, reason, attempt: failures });
