@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Connection, ServerChannel } from 'ssh2';
-import { ChannelOpenError, DialTimeoutError, TunnelClosedError } from '../errors.js';
+import { ChannelOpenError, DialTimeoutError, InvalidTargetError, TunnelClosedError } from '../errors.js';
 import { AgentMisconfiguredError } from './agent-errors.js';
 import { SendPacer, pacingFloor, type WindowedChannel } from './send-pacer.js';
 import type { SshChannel, SshSession } from './ssh-session.js';
@@ -111,7 +111,12 @@ export class ReverseSession implements SshSession {
 
   async openChannel(host: string, port: number): Promise<SshChannel> {
     const target = `${host}:${port}`;
-    const request = encodeConnectRequest(host, port);
+    let request: Buffer;
+    try {
+      request = encodeConnectRequest(host, port);
+    } catch (err) {
+      throw new InvalidTargetError(target, (err as Error).message);
+    }
     const channel = await this.forwardedChannel(target);
     const outcome = await this.exchange(channel, request);
     if (outcome.kind !== 'ok') {

@@ -43,6 +43,7 @@ export function encodeConnectRequest(host: string, port: number): Buffer {
     if (name.length === 0 || name.length > 255) throw new RangeError(`host name "${host}" cannot be sent over SOCKS5 (1 to 255 bytes)`);
     address = Buffer.concat([Buffer.from([ATYP_DOMAIN, name.length]), name]);
   }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`port ${port} is not 1 to 65535`);
   const portBytes = Buffer.alloc(2);
   portBytes.writeUInt16BE(port, 0);
   return Buffer.concat([Buffer.from([VERSION, CONNECT, 0x00]), address, portBytes]);

@@ -91,6 +91,15 @@ describe('AgentServer with OpenSSH agents', () => {
     assert.deepEqual(await sendAndCollect((await session.openChannel('127.0.0.1', reverser.port)).stream, Buffer.from('123')), Buffer.from('321'));
   });
 
+  it('accepts an RSA key certificate (offered as rsa-sha2-512-cert-v01@openssh.com)', async () => {
+    const key = keys.key('n4-rsa-cert', 'rsa');
+    keys.certify(ca, key, { id: 'n4', principals: ['n4'], validity: '+1d' });
+    inventory.n4 = { agentKeys: [] };
+    const registered = nextRegistration(listening.server, 'n4');
+    agent('n4', key.privateFile);
+    assert.match((await registered).via, /id "n4"/);
+  });
+
   it('refuses unlisted keys, wrong, expired and untrusted certificates, and unknown node names', async () => {
     const otherPrincipal = keys.key('other-principal');
     keys.certify(ca, otherPrincipal, { principals: ['n1'] });

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { ChannelOpenError, DialTimeoutError, TunnelClosedError } from '../../src/errors.js';
+import { ChannelOpenError, DialTimeoutError, InvalidTargetError, TunnelClosedError } from '../../src/errors.js';
 import { AgentMisconfiguredError } from '../../src/ssh/agent-errors.js';
 import { connectSsh2Agent, nextRegistration, sendAndCollect, startAgentServer, startReverser, type Listening } from './agent-harness.js';
 import { AgentTestKeys } from './agent-test-keys.js';
@@ -40,6 +40,7 @@ describe('ReverseSession over an ssh2 agent', () => {
     // A host name travels as a SOCKS5 domain name; the agent resolves it on its side.
     const named = await session.openChannel('localhost', reverser.port);
     assert.deepEqual(await sendAndCollect(named.stream, Buffer.from('abc')), Buffer.from('cba'));
+    await assert.rejects(session.openChannel('x'.repeat(300), 80), InvalidTargetError);
     agent.close();
   });
 
