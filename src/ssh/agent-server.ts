@@ -3,37 +3,13 @@ import net from 'node:net';
 import ssh2, { type ClientInfo, type Connection } from 'ssh2';
 import { silentLogger, type Logger } from '../log.js';
 import { PreAuthAdmission } from './agent-admission.js';
-import { AgentAuthenticator, type AgentNodeLookup } from './agent-auth.js';
+import { AgentAuthenticator } from './agent-auth.js';
 import { superviseAgentConnection, type AgentIdentity, type AgentRegistrationRequest } from './agent-connection.js';
 import { emptyAgentServerStats, type AgentServerStats } from './agent-server-stats.js';
-import type { TrustedUserCA } from './agent-user-ca.js';
+import { resolveAgentServerOptions, type AgentServerOptions, type ResolvedAgentServerOptions } from './agent-server-options.js';
 import { ReverseSession } from './reverse-session.js';
 
-export interface AgentServerOptions {
-  /** The listener's host key (see loadOrCreateAgentHostKey). */
-  hostKey: Buffer;
-  lookupNode: AgentNodeLookup;
-  userCAs?: readonly TrustedUserCA[];
-  /** Connections not yet authenticated, in total (sshd MaxStartups). Default 100. */
-  maxUnauthenticated?: number;
-  /** ...and from one source address. Default 10. */
-  maxUnauthenticatedPerSource?: number;
-  /** From TCP accept to authenticated (sshd LoginGraceTime). Default 20000 ms. */
-  authTimeoutMs?: number;
-  /** Refused authentication attempts before the connection is closed (sshd MaxAuthTries). Default 6. */
-  maxAuthAttempts?: number;
-  /** From authenticated to the tcpip-forward request. Default 30000 ms. */
-  registrationTimeoutMs?: number;
-  /** How long an agent may take to answer SOCKS5 in a channel (the probe and every dial). Default 10000 ms. */
-  socksTimeoutMs?: number;
-  /** SSH keepalive towards the agent; a dead agent is noticed after interval x (countMax + 1). Default 15000 ms, 3. */
-  keepaliveIntervalMs?: number;
-  keepaliveCountMax?: number;
-  /** Per connection, as for forward sessions (see Ssh2SessionLimits). Defaults 4 MiB and 8 MiB. */
-  maxWriteBufferBytes?: number;
-  connectionWindowBytes?: number;
-  logger?: Logger;
-}
+export type { AgentServerOptions } from './agent-server-options.js';
 
 /** A node's agent, ready to carry streams: its SOCKS5 probe succeeded. */
 export interface AgentRegistration extends AgentIdentity {
@@ -51,19 +27,6 @@ export interface AgentServerEvents {
   misconfigured: [node: string, error: Error];
 }
 
-const DEFAULTS = {
-  maxUnauthenticated: 100,
-  maxUnauthenticatedPerSource: 10,
-  authTimeoutMs: 20_000,
-  maxAuthAttempts: 6,
-  registrationTimeoutMs: 30_000,
-  socksTimeoutMs: 10_000,
-  keepaliveIntervalMs: 15_000,
-  keepaliveCountMax: 3,
-  maxWriteBufferBytes: 4 * 1024 * 1024,
-  connectionWindowBytes: 8 * 1024 * 1024,
-};
-
 /** A TCP connection not yet authenticated: its admission slot and its authentication deadline. */
 interface PreAuthSlot {
   socket: net.Socket;
@@ -79,7 +42,7 @@ interface PreAuthSlot {
  */
 export class AgentServer extends EventEmitter<AgentServerEvents> {
   readonly stats: AgentServerStats = emptyAgentServerStats();
-  private readonly options: Required<Omit<AgentServerOptions, 'userCAs' | 'logger'>>;
+  private readonly options: ResolvedAgentServerOptions;
   private readonly logger: Logger;
   private readonly authenticator: AgentAuthenticator;
   private readonly admission: PreAuthAdmission;
@@ -93,10 +56,9 @@ export class AgentServer extends EventEmitter<AgentServerEvents> {
 
   constructor(options: AgentServerOptions) {
     super();
-    const { userCAs, logger, ...rest } = options;
-    this.options = { ...DEFAULTS, ...definedOnly(rest) } as typeof this.options;
-    this.logger = logger ?? silentLogger();
-    this.authenticator = new AgentAuthenticator({ lookupNode: options.lookupNode, ...(userCAs && { userCAs }) });
+    this.options = resolveAgentServerOptions(options);
+    this.logger = options.logger ?? silentLogger();
+    this.authenticator = new AgentAuthenticator({ lookupNode: options.lookupNode, ...(options.userCAs && { userCAs: options.userCAs }) });
     this.admission = new PreAuthAdmission(this.options.maxUnauthenticated, this.options.maxUnauthenticatedPerSource);
     this.ssh = new ssh2.Server({
       hostKeys: [options.hostKey],
@@ -211,17 +173,19 @@ export class AgentServer extends EventEmitter<AgentServerEvents> {
       connectionWindowBytes: this.options.connectionWindowBytes,
       socksTimeoutMs: this.options.socksTimeoutMs,
     });
-    try {
-      await session.probe();
-    } catch (err) {
-      const error = err as Error;
-      if (session.isClosed) {
-        this.logger.info('agent disconnected before its registration was checked', { node: request.node, remoteAddress: info.ip });
-        return;
-      }
+    const failure = await session.probe().then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+    // Gone while being probed (either way): nothing to register, nothing to report as misconfigured.
+    if (session.isClosed) {
+      this.logger.info('agent disconnected before its registration was checked', { node: request.node, remoteAddress: info.ip });
+      return;
+    }
+    if (failure) {
       this.stats.misconfigured += 1;
-      this.logger.warn('agent registration refused', { node: request.node, remoteAddress: info.ip, error: error.message });
-      this.emit('misconfigured', request.node, error);
+      this.logger.warn('agent registration refused', { node: request.node, remoteAddress: info.ip, error: failure.message });
+      this.emit('misconfigured', request.node, failure);
       session.close();
       return;
     }
@@ -248,6 +212,3 @@ function peerKey(address: string | undefined, port: number | undefined): string 
   return `${address ?? ''}|${port ?? ''}`;
 }
 
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
