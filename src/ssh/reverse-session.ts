@@ -63,8 +63,11 @@ export class ReverseSession implements SshSession {
     this.remotePort = options.remotePort;
     this.pacer = new SendPacer(options.connectionWindowBytes);
     this.gate = new SocketWriteGate(sock, options.maxWriteBufferBytes);
-    client.on('error', (err: Error) => {
+    client.on('error', (err: Error & { level?: string }) => {
       this.lastError = err;
+      // ssh2's keepalive gives up with end(), which waits for a FIN a dead agent never sends: cut it off now,
+      // so its streams fail within the keepalive bound and not at TCP's retransmission timeout.
+      if (err.level === 'client-timeout') sock.destroy();
     });
     client.on('close', () => this.onConnectionClosed());
     // Window adjusts arrive in the agent's reads; ssh2's own listener has counted them by now.

@@ -10,7 +10,7 @@ import { AgentTestKeys } from './agent-test-keys.js';
 
 const keys = new AgentTestKeys();
 const agentKey = keys.key('agent');
-const nodes = ['n1', 'static', 'silent', 'refusing', 'hanging', 'dropping', 'replaced'];
+const nodes = ['n1', 'static', 'silent', 'refusing', 'hanging', 'dropping', 'frozen', 'replaced'];
 let listening: Listening;
 let reverser: Awaited<ReturnType<typeof startReverser>>;
 
@@ -19,6 +19,8 @@ before(async () => {
   listening = await startAgentServer(keys, {
     lookupNode: (name) => (nodes.includes(name) ? { agentKeys: [agentKey.publicLine] } : undefined),
     socksTimeoutMs: 1_000,
+    keepaliveIntervalMs: 100,
+    keepaliveCountMax: 2,
   });
 });
 after(async () => {
@@ -113,6 +115,18 @@ describe('ReverseSession over an ssh2 agent', () => {
     assert.ok((await closedWith) instanceof Error, 'the session reports an unexpected close with an error');
     await assert.rejects(session.openChannel('127.0.0.1', reverser.port), TunnelClosedError);
     assert.equal(listening.server.registrations().has('dropping'), false);
+  });
+
+  it('closes the session of an agent that stops answering keepalives, without waiting for TCP', async () => {
+    const registered = nextRegistration(listening.server, 'frozen');
+    const agent = await connectSsh2Agent(listening.port, 'frozen', agentKey);
+    const { session } = await registered;
+    const closedWith = new Promise<Error | undefined>((resolve) => session.onClose(resolve));
+    // A frozen node: its socket stays open but nothing it receives is read, so no keepalive is answered.
+    (agent.client as unknown as { _sock: net.Socket })._sock.pause();
+    assert.match(String(await closedWith), /Keepalive timeout/);
+    await assert.rejects(session.openChannel('127.0.0.1', reverser.port), TunnelClosedError);
+    (agent.client as unknown as { _sock: net.Socket })._sock.destroy();
   });
 
   it('replaces a registration with a newer one for the same node, then closes the old connection', async () => {
