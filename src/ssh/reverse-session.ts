@@ -1,20 +1,17 @@
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Connection, ServerChannel } from 'ssh2';
-import { ChannelOpenError, DialTimeoutError, InvalidTargetError, TunnelClosedError } from '../errors.js';
+import { ChannelOpenError, InvalidTargetError, TunnelClosedError } from '../errors.js';
 import { AgentMisconfiguredError } from './agent-errors.js';
 import { SendPacer, pacingFloor, type WindowedChannel } from './send-pacer.js';
 import type { SshChannel, SshSession } from './ssh-session.js';
 import { SocketWriteGate } from './socket-write-gate.js';
-import { SOCKS5_NOT_ALLOWED, SOCKS5_REPLY_TEXT, encodeConnectRequest } from './socks5-client.js';
+import { encodeConnectRequest } from './socks5-client.js';
 import { socks5Exchange, type SocksExchangeOutcome } from './socks5-exchange.js';
+import { describeFailedProbe, socksFailureError } from './socks5-failures.js';
 
 /** What ssh2 says when the connection died with channel opens outstanding. */
 const CONNECTION_GONE = 'No response from server';
-
-/** SSH channel-open reasons (RFC 4254 5.1) the forward path reports; SOCKS5 answers map onto them. */
-const PROHIBITED = 1;
-const CONNECT_FAILED = 2;
 
 export interface ReverseSessionOptions {
   node: string;
@@ -124,7 +121,7 @@ export class ReverseSession implements SshSession {
     const outcome = await this.exchange(channel, request);
     if (outcome.kind !== 'ok') {
       discard(channel);
-      throw this.closed ? this.closedError(target) : this.connectError(target, outcome);
+      throw this.closed ? this.closedError(target) : socksFailureError(this.node, target, outcome, this.options.socksTimeoutMs);
     }
     const windowed = channel as unknown as WindowedChannel; // ssh2's types call `outgoing` unknown
     const credit = this.pacer.track(windowed, pacingFloor(this.options.remoteSoftware, windowed));
@@ -186,25 +183,6 @@ export class ReverseSession implements SshSession {
     });
   }
 
-  private connectError(target: string, outcome: Exclude<SocksExchangeOutcome, { kind: 'ok' }>): Error {
-    switch (outcome.kind) {
-      case 'refused': {
-        const text = SOCKS5_REPLY_TEXT[outcome.reply] ?? `SOCKS5 reply ${outcome.reply}`;
-        return new ChannelOpenError(this.node, target, outcome.reply === SOCKS5_NOT_ALLOWED ? PROHIBITED : CONNECT_FAILED, text);
-      }
-      case 'closed':
-        // OpenSSH answers the greeting, then closes the channel without a reply when its connect fails or
-        // PermitRemoteOpen forbids the destination: it cannot tell us which.
-        return outcome.greeted
-          ? new ChannelOpenError(this.node, target, CONNECT_FAILED, 'the agent closed the channel without a SOCKS5 reply: the node could not connect, or may not (PermitRemoteOpen)')
-          : new AgentMisconfiguredError(this.node, 'the channel closed before the SOCKS5 greeting was answered');
-      case 'timeout':
-        return new DialTimeoutError(target, this.options.socksTimeoutMs, outcome.greeted ? 'SOCKS5 reply from the agent' : 'SOCKS5 greeting from the agent', { node: this.node });
-      case 'not-socks':
-        return new AgentMisconfiguredError(this.node, `its forward does not speak SOCKS5 (${outcome.detail})`);
-    }
-  }
-
   private closedError(target: string, cause?: unknown): TunnelClosedError {
     return new TunnelClosedError(this.node, 'the agent disconnected while the channel was opening', { target, cause });
   }
@@ -216,17 +194,6 @@ export class ReverseSession implements SshSession {
     this.gate.releaseAll();
     this.pacer.releaseAll();
     this.closeListener?.(error);
-  }
-}
-
-function describeFailedProbe(outcome: Exclude<SocksExchangeOutcome, { kind: 'ok' }>, timeoutMs: number): string {
-  switch (outcome.kind) {
-    case 'not-socks':
-      return `its forward does not speak SOCKS5 (${outcome.detail})`;
-    case 'timeout':
-      return `no SOCKS5 answer within ${timeoutMs} ms`;
-    default:
-      return 'its forward closed the channel without a SOCKS5 answer';
   }
 }
 

@@ -134,6 +134,8 @@ describe('ReverseSession over an ssh2 agent', () => {
     const oldAgent = await connectSsh2Agent(listening.port, 'replaced', agentKey);
     const old = await first;
     const replacementsBefore = listening.server.stats.replacements;
+    const unregistered: string[] = [];
+    listening.server.on('unregistration', (registration) => unregistered.push(registration.node));
     const second = nextRegistration(listening.server, 'replaced');
     const oldClosed = once(oldAgent.client, 'close');
     const newAgent = await connectSsh2Agent(listening.port, 'replaced', agentKey);
@@ -142,6 +144,7 @@ describe('ReverseSession over an ssh2 agent', () => {
     assert.notEqual(current.session, old.session);
     assert.equal(listening.server.registrations().get('replaced'), current);
     assert.equal(listening.server.stats.replacements, replacementsBefore + 1);
+    assert.deepEqual(unregistered, [], 'the replaced connection closing does not unregister the node');
     assert.deepEqual(await sendAndCollect((await current.session.openChannel('127.0.0.1', reverser.port)).stream, Buffer.from('xy')), Buffer.from('yx'));
     newAgent.close();
   });
