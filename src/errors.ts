@@ -29,7 +29,8 @@ export type EgressErrorCode =
   | 'ERR_POOL_CLOSED'
   | 'ERR_POOL_NOT_READY'
   | 'ERR_TLS_CONFIG'
-  | 'ERR_KUBELET_CERT';
+  | 'ERR_KUBELET_CERT'
+  | 'ERR_AGENT_MISCONFIGURED';
 
 export interface EgressErrorDetails {
   /** The node whose tunnel was involved, when there was one. */

@@ -108,7 +108,7 @@ const listeners = z.strictObject({
   admin: z.strictObject({ listen: listenRule.optional(), allowNonLoopback: booleanRule.optional() }).optional(),
 });
 
-/** Resource bounds (README "Limits"): the pool's and the front ends' own fields; each refuses with a typed error (HTTP 503) once reached. */
+/** Resource bounds (docs/daemon.md, "Limits"): the pool's and the front ends' own fields; each refuses with a typed error (HTTP 503) once reached. */
 const limits = z.strictObject({
   maxPendingDials: pool.maxPendingDials,
   maxPendingDialsPerTunnel: pool.maxPendingDialsPerTunnel,

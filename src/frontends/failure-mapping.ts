@@ -28,7 +28,7 @@ const BY_CODE: Record<string, [httpStatus: number, socksReply: number]> = {
   ERR_NO_ROUTE: [502, SOCKS_REPLY.HOST_UNREACHABLE],
   ERR_TUNNEL_CLOSED: [502, SOCKS_REPLY.NETWORK_UNREACHABLE],
   ERR_TUNNEL_UNAVAILABLE: [503, SOCKS_REPLY.NETWORK_UNREACHABLE],
-  // Resource bounds (README "Limits"): the request was fine, we are full. 503 tells the client to retry later.
+  // Resource bounds (docs/daemon.md, "Limits"): the request was fine, we are full. 503 tells the client to retry later.
   ERR_DIAL_QUEUE_FULL: [503, SOCKS_REPLY.GENERAL_FAILURE],
   ERR_STREAM_LIMIT: [503, SOCKS_REPLY.GENERAL_FAILURE],
   ERR_CONNECTION_LIMIT: [503, SOCKS_REPLY.GENERAL_FAILURE],
