@@ -12,6 +12,7 @@ const LAYERS = [
   ['tunnel', 'simulator'],
   ['dialer'],
   ['kube', 'frontends'],
+  ['agent'],
   ['config'],
   ['runtime'],
   ['check', 'daemon'],
