@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { agentCommand } from './agent.js';
 import { checkCommand } from './check.js';
 import { daemonCommand } from './daemon.js';
 import { dialCommand } from './dial.js';
@@ -18,6 +19,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('reach Kubernetes nodes, and the kubelets, pods and services behind them, through SSH tunnels')
     .version(VERSION)
     .exitOverride()
+    .addCommand(agentCommand((code) => (exitCode = code)))
     .addCommand(checkCommand((code) => (exitCode = code)))
     .addCommand(daemonCommand((code) => (exitCode = code)))
     .addCommand(dialCommand((code) => (exitCode = code)))
