@@ -2,7 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type ssh2 from 'ssh2';
 import type { Logger } from '../log.js';
-import { exponentialBackoff, type BackoffOptions, type RetryPolicy } from '../timing/backoff.js';
+import { DEFAULT_BACKOFF, exponentialBackoff, type BackoffOptions, type RetryPolicy } from '../timing/backoff.js';
 import { ServerConnectionError } from './agent-errors.js';
 import type { AllowPolicy } from './allow-policy.js';
 import type { ServerAddress } from './server-address.js';
@@ -19,11 +19,11 @@ export interface ServerConnectionOptions extends HandshakeOptions {
 
 export type ServerConnectionState = 'connecting' | 'registered' | 'waiting' | 'stopped';
 
-/** Waits after a failure; a failure that only a change fixes waits the (long) permanent-failure delay. */
+/** Waits after a failure; one that only a change fixes (key refused, host key not trusted) waits the long delay. */
 export function agentRetryPolicy(backoff: BackoffOptions): RetryPolicy {
-  const policy = exponentialBackoff(backoff);
-  const parked = exponentialBackoff({ ...backoff, initialDelayMs: backoff.permanentFailureDelayMs, maxDelayMs: backoff.permanentFailureDelayMs });
-  return (attempt, error) => (error instanceof ServerConnectionError && error.needsAFix ? parked(1, error) : policy(attempt, error));
+  const options = { ...DEFAULT_BACKOFF, ...backoff };
+  const policy = exponentialBackoff(options);
+  return (attempt, error) => (error instanceof ServerConnectionError && error.needsAFix ? options.permanentFailureDelayMs : policy(attempt, error));
 }
 
 export class ServerConnection {
@@ -71,7 +71,7 @@ export class ServerConnection {
       }
       if (signal.aborted) break;
       attempt += 1;
-      const delayMs = this.retry(attempt, failure) ?? this.options.backoff.maxDelayMs ?? 30_000;
+      const delayMs = this.retry(attempt, failure) ?? DEFAULT_BACKOFF.maxDelayMs;
       this.status = 'waiting';
       this.logFailure(failure, delayMs);
       await sleep(delayMs, undefined, { signal }).catch(() => undefined);

@@ -5,7 +5,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ChannelOpenError } from '../../src/errors.js';
+import { ServerConnectionError } from '../../src/agent/agent-errors.js';
 import { NodeAgent } from '../../src/agent/node-agent.js';
+import { agentRetryPolicy } from '../../src/agent/server-connection.js';
 import type { NodeAgentOptions } from '../../src/agent/agent-options.js';
 import { AgentServer } from '../../src/ssh/agent-server.js';
 import { nextRegistration, sendAndCollect, startAgentServer, startReverser, type Listening } from './agent-harness.js';
@@ -178,5 +180,14 @@ describe('NodeAgent', () => {
       await byDefault.stop();
       await again.server.close();
     }
+  });
+
+  it('waits the long delay after a failure only a change fixes, and backs off with jitter otherwise', () => {
+    const retry = agentRetryPolicy({ initialDelayMs: 100, maxDelayMs: 1_000, jitter: 0, permanentFailureDelayMs: 60_000 });
+    assert.equal(retry(1, new ServerConnectionError('ERR_HOST_KEY_UNKNOWN', 'cp:8022', 'x')), 60_000);
+    assert.equal(retry(1, new ServerConnectionError('ERR_AUTH', 'cp:8022', 'x')), 60_000);
+    assert.equal(retry(1, new ServerConnectionError('ERR_CONNECT', 'cp:8022', 'x')), 100);
+    assert.equal(retry(3, new ServerConnectionError('ERR_TUNNEL_CLOSED', 'cp:8022', 'x')), 400);
+    assert.equal(retry(30, new ServerConnectionError('ERR_CONNECT', 'cp:8022', 'x')), 1_000);
   });
 });
