@@ -222,13 +222,16 @@ export class HostKeyMismatchError extends EgressError {
   }
 }
 
+/** Where a missing host key comes from: said wherever one is unknown. */
+export const HOST_KEY_HINT = 'add its key to the known_hosts file (--known-hosts, ssh.knownHostsFile); `ssh-egress scan` prints the lines';
+
 /** No trusted host key is known for the node, so it cannot be verified. */
 export class HostKeyUnknownError extends EgressError {
   readonly actual: string;
   constructor(node: string, lookedUp: string, actual: string) {
     super(
       'ERR_HOST_KEY_UNKNOWN',
-      `no trusted host key for node ${node} (looked up ${lookedUp}); it presented ${actual}`,
+      `no trusted host key for node ${node} (looked up ${lookedUp}); it presented ${actual}: ${HOST_KEY_HINT}`,
       { node },
     );
     this.actual = actual;
