@@ -11,13 +11,14 @@ import { render, type Section } from './lib/report.js';
 import { makeKeys, startSshd } from './lib/sshd.js';
 import { stop } from './lib/proc.js';
 import { aggregate } from './aggregate.js';
+import { cli } from './cli.js';
 import { daemon } from './daemon.js';
 import { fairness } from './fairness.js';
 import { latency } from './latency.js';
 import { scale as scaleBench } from './scale.js';
 import { throughput } from './throughput.js';
 
-const BENCHMARKS: Benchmark[] = [throughput, aggregate, latency, fairness, scaleBench, daemon];
+const BENCHMARKS: Benchmark[] = [throughput, aggregate, latency, fairness, scaleBench, daemon, cli];
 const BEGIN = '<!-- bench:begin -->';
 const END = '<!-- bench:end -->';
 /** Nothing may run longer than this, whatever happens. */

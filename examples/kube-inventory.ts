@@ -29,7 +29,7 @@ const { values: args } = parseArgs({
 async function main(): Promise<void> {
   if (!args.identity || !args['known-hosts']) throw new Error('give --identity and --known-hosts (and --kubeconfig unless $KUBECONFIG or ~/.kube/config will do)');
   const logger = createLogger({ level: 'info', format: 'text' });
-  const kubeConfig = loadKubeConfig({ kubeconfig: args.kubeconfig, context: args.context });
+  const kubeConfig = await loadKubeConfig({ kubeconfig: args.kubeconfig, context: args.context });
   const pool = new TunnelPool({ user: args.user ?? 'root', identityFile: args.identity, knownHostsFile: args['known-hosts'], logger });
   const dialer = new Dialer(pool, { logger });
   const inventory = new KubeInventory({

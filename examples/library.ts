@@ -2,8 +2,8 @@
  * ssh-egress as a library: one verified SSH tunnel per node, and each stream routed through the node that
  * owns its destination.
  *
- *   npm start                      runs it against the built-in simulated cluster (3 fake nodes on loopback)
- *   npm start -- --inventory nodes.yaml --user root --identity ~/.ssh/id_ed25519 \
+ *   npm run example                runs it against the built-in simulated cluster (3 fake nodes on loopback)
+ *   npm run example -- --inventory nodes.yaml --user root --identity ~/.ssh/id_ed25519 \
  *     --known-hosts ~/.ssh/known_hosts --service-cidr 10.96.0.0/12 [--kubelet-ca ca.crt] [--pod 10.244.1.7:8080]
  *                                  runs it against a real cluster (nodes.yaml, or `kubectl get nodes -o json`)
  */
@@ -79,9 +79,15 @@ async function httpGet(dialer: Dialer, target: DialTarget, path: string, tls?: {
   const resolution = dialer.resolve(target);
   const url = `${https ? 'https' : 'http'}://${resolution.host.includes(':') ? `[${resolution.host}]` : resolution.host}:${resolution.port}${path}`;
   const started = performance.now();
-  const response = await fetchWithAgent(url, agent);
-  agent.destroy();
-  return { ...response, ms: performance.now() - started, resolution };
+  try {
+    const response = await fetchWithAgent(url, agent);
+    return { ...response, ms: performance.now() - started, resolution };
+  } catch (err) {
+    // Node's HTTP parser says only "Parse Error: Expected HTTP/": name the target that did not speak HTTP.
+    throw new Error(`GET ${url} failed (is it an HTTP server?): ${(err as Error).message}`, { cause: err });
+  } finally {
+    agent.destroy();
+  }
 }
 
 async function fetchWithAgent(url: string, agent: import('node:http').Agent) {

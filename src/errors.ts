@@ -30,7 +30,10 @@ export type EgressErrorCode =
   | 'ERR_POOL_NOT_READY'
   | 'ERR_TLS_CONFIG'
   | 'ERR_KUBELET_CERT'
-  | 'ERR_AGENT_MISCONFIGURED';
+  | 'ERR_AGENT_MISCONFIGURED'
+  | 'ERR_MISSING_PACKAGE'
+  | 'ERR_DAEMON_UNREACHABLE'
+  | 'ERR_DAEMON_REFUSED';
 
 export interface EgressErrorDetails {
   /** The node whose tunnel was involved, when there was one. */
@@ -219,13 +222,16 @@ export class HostKeyMismatchError extends EgressError {
   }
 }
 
+/** Where a missing host key comes from: said wherever one is unknown. */
+export const HOST_KEY_HINT = 'add its key to the known_hosts file (--known-hosts, ssh.knownHostsFile); `ssh-egress scan` prints the lines';
+
 /** No trusted host key is known for the node, so it cannot be verified. */
 export class HostKeyUnknownError extends EgressError {
   readonly actual: string;
   constructor(node: string, lookedUp: string, actual: string) {
     super(
       'ERR_HOST_KEY_UNKNOWN',
-      `no trusted host key for node ${node} (looked up ${lookedUp}); it presented ${actual}`,
+      `no trusted host key for node ${node} (looked up ${lookedUp}); it presented ${actual}: ${HOST_KEY_HINT}`,
       { node },
     );
     this.actual = actual;
@@ -291,5 +297,30 @@ export class PolicyDeniedError extends EgressError {
   constructor(target: string, reason: string, details: EgressErrorDetails = {}) {
     super('ERR_POLICY_DENIED', `policy denies ${target}: ${reason}`, { ...details, target });
     this.reason = reason;
+  }
+}
+
+/** An optional package a feature needs is not installed; the message says which and how to add it. */
+export class MissingPackageError extends EgressError {
+  readonly packageName: string;
+  constructor(packageName: string, neededFor: string, cause?: unknown) {
+    super('ERR_MISSING_PACKAGE', `${neededFor} needs ${packageName}, which is not installed: add it with \`npm install ${packageName}\``, { cause });
+    this.packageName = packageName;
+  }
+}
+
+/** The running daemon could not be asked: no socket or listener there, or it is not speaking HTTP CONNECT. */
+export class DaemonUnreachableError extends EgressError {
+  constructor(daemon: string, why: string, cause?: unknown) {
+    super('ERR_DAEMON_UNREACHABLE', `cannot reach the daemon at ${daemon}: ${why}`, { cause });
+  }
+}
+
+/** The daemon answered a CONNECT with a refusal; `status` is its HTTP status (502 no route, 504 timeout...). */
+export class DaemonRefusedError extends EgressError {
+  readonly status: number;
+  constructor(target: string, status: number, reason: string) {
+    super('ERR_DAEMON_REFUSED', `the daemon refused ${target}: HTTP ${status}${reason ? `: ${reason}` : ''}`, { target });
+    this.status = status;
   }
 }

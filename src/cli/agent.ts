@@ -8,6 +8,7 @@ import { isCidr } from '../net/cidr.js';
 import { isDns1123Subdomain } from '../net/hostname.js';
 import { notCidr } from '../options/option-rules.js';
 import { positiveInt } from './connection-options.js';
+import { COMMAND_SUMMARIES } from './command-summaries.js';
 import { exitStatusFor } from './exit-status.js';
 
 interface AgentFlags {
@@ -51,7 +52,7 @@ function nodeName(value: string): string {
 /** `ssh-egress agent`: the node side of reverse tunnels, for nodes the control plane cannot connect to. */
 export function agentCommand(setExitCode: (code: number) => void): Command {
   const command = new Command('agent')
-    .description('run on a node: dial every ssh-egress daemon and carry its streams from this node (reverse tunnels)')
+    .description(COMMAND_SUMMARIES.agent)
     .addOption(new Option('--server <host:port>', 'a daemon\'s agent listener (repeatable; a name means every address it resolves to)').argParser(serverValue).makeOptionMandatory())
     .addOption(new Option('--name <node>', 'this node\'s name in the daemon\'s inventory (the SSH user)').env('NODE_NAME').argParser(nodeName).makeOptionMandatory())
     .addOption(new Option('-i, --identity <file>', 'the agent\'s private key (0600)').makeOptionMandatory())

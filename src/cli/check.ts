@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type tls from 'node:tls';
 import { Command, Option } from 'commander';
+import { COMMAND_SUMMARIES } from './command-summaries.js';
 import { checkNodes, prepareCheck, STEP_DESCRIPTIONS, CHECK_STEPS, type NodeCheckResult } from '../check/index.js';
 import type { EgressConfig } from '../config/config-types.js';
 import { loadNodes } from '../runtime/index.js';
@@ -30,7 +31,7 @@ const DEFAULT_CONCURRENCY = 32;
 /** `ssh-egress check [NODE...]`: can the control plane reach every node, and if not, where does it break? */
 export function checkCommand(setExitCode: (code: number) => void): Command {
   const command = new Command('check')
-    .description('check that every node (or those named) is reachable: SSH, host key, authentication and the kubelet, each step timed')
+    .description(COMMAND_SUMMARIES.check)
     .argument('[node...]', 'node names, addresses or aliases (default: every node in the inventory)')
     .addOption(new Option('-o, --output <format>', 'table, wide (every step\'s time, full fingerprints) or json').choices(['table', 'wide', 'json']).default('table'))
     .addOption(new Option('--concurrency <n>', 'nodes checked at once (one connection per node)').argParser(positiveInt).default(DEFAULT_CONCURRENCY))
@@ -57,7 +58,7 @@ Examples:
   command.action(async (names: string[], flags: CheckFlags) => {
     try {
       const config = await configFromCommandLine(flags);
-      const logger = commandLogger(config);
+      const logger = await commandLogger(config);
       const nodes = selectNodes(await loadNodes(config.inventory), names);
       const options = await prepareCheck(
         { ...config.ssh, logger },

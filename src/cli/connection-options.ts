@@ -1,8 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { applyFlags, configFromFlags, DEFAULT_USER, loadConfig, type ConfigFlags } from '../config/index.js';
+import type { ConfigFlags } from '../config/index.js';
 import type { EgressConfig } from '../config/config-types.js';
-import { LOG_FORMATS, LOG_LEVELS } from '../config/config-values.js';
-import { createLogger, type Logger } from '../log.js';
+import { DEFAULT_USER, LOG_FORMATS, LOG_LEVELS } from '../config/config-values.js';
+import type { Logger } from '../log.js';
 
 /** The flags every command that opens tunnels shares: an optional config file and what overrides it. */
 export interface ConnectionFlags extends ConfigFlags {
@@ -44,12 +44,15 @@ export function addListenerOptions(command: Command): Command {
 
 /** The config the flags describe: the --config file with the flags applied, or the flags alone. */
 export async function configFromCommandLine(flags: ConnectionFlags): Promise<EgressConfig> {
+  // Loaded here, not at the top: the config layer brings zod and every schema, which `--help` does not need.
+  const { applyFlags, configFromFlags, loadConfig } = await import('../config/index.js');
   if (flags.config === undefined) return configFromFlags(flags);
   return applyFlags(await loadConfig(flags.config), flags);
 }
 
 /** One-shot commands log warnings as text unless the config or flags say otherwise. */
-export function commandLogger(config: EgressConfig): Logger {
+export async function commandLogger(config: EgressConfig): Promise<Logger> {
+  const { createLogger } = await import('../log.js');
   return createLogger({ level: config.log.level ?? process.env.SSH_EGRESS_LOG_LEVEL ?? 'warn', format: config.log.format ?? 'text' });
 }
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Command } from 'commander';
+import { COMMAND_SUMMARIES } from './command-summaries.js';
 import { Daemon } from '../daemon/daemon.js';
 import { DEMO_LISTENERS, demoInstructions, startDemo, type Demo } from '../daemon/demo.js';
 import { addConnectionOptions, addListenerOptions, configFromCommandLine, type ConnectionFlags } from './connection-options.js';
@@ -12,7 +13,7 @@ interface DaemonFlags extends ConnectionFlags {
 /** `ssh-egress daemon`: the pool and dialer as a service, behind HTTP CONNECT and SOCKS5 listeners. */
 export function daemonCommand(setExitCode: (code: number) => void): Command {
   const command = new Command('daemon')
-    .description('run the tunnels as a service: HTTP CONNECT (kube-apiserver egress), SOCKS5 and an admin server')
+    .description(COMMAND_SUMMARIES.daemon)
     .option('--demo', 'run against a built-in simulated cluster (no cluster needed) and print commands to try')
     .addHelpText(
       'after',

@@ -2,6 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { homedir, hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Command, Option } from 'commander';
+import { COMMAND_SUMMARIES } from './command-summaries.js';
 import { ConfigError } from '../errors.js';
 import { generateKeyPair, type GeneratedKeyPair, type KeyType } from '../keys/keygen.js';
 import { writeKeyPair } from '../keys/write-key-pair.js';
@@ -24,7 +25,7 @@ interface KeygenFlags {
  */
 export function keygenCommand(setExitCode: (code: number) => void): Command {
   return new Command('keygen')
-    .description('generate an SSH key pair for the tunnels and print its authorized_keys line and fingerprint')
+    .description(COMMAND_SUMMARIES.keygen)
     .addOption(new Option('-t, --type <type>', 'key type').choices(['ed25519', 'rsa']).default('ed25519'))
     .option('-b, --bits <bits>', 'RSA key size, at least 3072 (default 3072)', positiveInt)
     .option('-C, --comment <text>', 'comment at the end of the public key line (default: user@host)')

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { COMMAND_SUMMARIES } from './command-summaries.js';
 import pLimit from 'p-limit';
 import { describeFailure } from '../check/plain-words.js';
 import { loadNodes } from '../runtime/index.js';
@@ -25,7 +26,7 @@ const ALL_TYPES = Object.keys(SCAN_KEY_TYPES) as ScanKeyType[];
  */
 export function scanCommand(setExitCode: (code: number) => void): Command {
   const command = new Command('scan')
-    .description('fetch the nodes\' SSH host keys (like ssh-keyscan) and print them as known_hosts lines')
+    .description(COMMAND_SUMMARIES.scan)
     .argument('[node...]', 'node names, addresses or aliases (default: every node in the inventory)')
     .option('-H, --hash', 'hash the host names, as ssh-keygen -H does (one line per name)')
     .option('-t, --type <types>', `key types to fetch, comma-separated: ${ALL_TYPES.join(', ')}`, ALL_TYPES.join(','))

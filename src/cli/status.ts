@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { Command, Option } from 'commander';
+import { COMMAND_SUMMARIES } from './command-summaries.js';
 import { loadConfig } from '../config/index.js';
 import { ADMIN_DEFAULTS } from '../frontends/admin-server.js';
 import { positiveInt } from './connection-options.js';
@@ -22,7 +23,7 @@ interface StatusFlags {
  */
 export function statusCommand(setExitCode: (code: number) => void): Command {
   return new Command('status')
-    .description('show the running daemon\'s tunnels (its admin /status) as a table')
+    .description(COMMAND_SUMMARIES.status)
     .option('--admin <url>', `the daemon's admin address (default: listeners.admin from --config, else http://${ADMIN_DEFAULTS.host}:${ADMIN_DEFAULTS.port})`)
     .option('--config <file>', 'the daemon\'s config file, to find its admin address')
     .addOption(new Option('-o, --output <format>', 'table, wide, or json (the daemon\'s /status as it is)').choices(['table', 'wide', 'json']).default('table'))

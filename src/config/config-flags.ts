@@ -12,7 +12,7 @@ import { CONFIG_DEFAULTS, checkSocketPaths } from './config-from-file.js';
 import { adminExposureOf, socksExposure } from '../frontends/listener-exposure.js';
 import { listenRule } from './config-schema.js';
 import type { EgressConfig, ListenerSettings } from './config-types.js';
-import { LOG_FORMATS, LOG_LEVELS, resolvePath } from './config-values.js';
+import { DEFAULT_USER, LOG_FORMATS, LOG_LEVELS, resolvePath } from './config-values.js';
 import type { HostPort } from '../net/listen-address.js';
 import { cidrRule, durationMsRule, filePathRule, userNameRule } from '../options/option-rules.js';
 import { parseOptions } from '../options/parse-options.js';
@@ -44,7 +44,7 @@ export interface ConfigFlags {
 }
 
 export const COMMAND_LINE = 'command line';
-export const DEFAULT_USER = 'root';
+export { DEFAULT_USER };
 
 /** A config from flags alone; the inventory (`--inventory`, or `--kubeconfig` / `--context`) is the one thing without a default. */
 export function configFromFlags(flags: ConfigFlags): EgressConfig {

@@ -6,6 +6,8 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import type { LogLevel } from './config-types.js';
 
+/** The SSH user when neither the config nor --user names one. */
+export const DEFAULT_USER = 'root';
 export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
 export const LOG_FORMATS = ['json', 'text'] as const;
 /** Kubernetes NodeAddressType values; a typo here would silently pick no address. */

@@ -57,7 +57,7 @@ export function parseConnectHead(buffer: Buffer, maxHeaderBytes: number): Connec
   const method = parts[1]!;
   const target = parts[2]!;
   if (!TOKEN.test(method)) return rejected(400, 'malformed request line');
-  if (method !== 'CONNECT') return rejected(405, `method ${method} not allowed; only CONNECT`, method);
+  if (method !== 'CONNECT') return rejected(405, `method ${method} not allowed: this is an HTTP CONNECT proxy (with curl: -p/--proxytunnel)`, method);
   const authority = AUTHORITY.exec(target);
   const port = Number(authority?.[2]);
   if (!authority || !isPort(port)) return rejected(400, 'CONNECT target must be host:port', method);

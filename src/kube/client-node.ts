@@ -17,12 +17,10 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type tls from 'node:tls';
 import type { Dialer } from '../dialer/dialer.js';
+import type { KubeConfigShape } from './kube-config-shape.js';
 
 /** What withEgress touches of a KubeConfig; client-node 1.x and 2.x both fit. */
-export interface EgressCapableKubeConfig {
-  getCurrentCluster(): { server: string } | null;
-  applyToHTTPSOptions(opts: object): Promise<void>;
-  applySecurityAuthentication(context: object): Promise<void>;
+export interface EgressCapableKubeConfig extends KubeConfigShape {
   /** 2.x only. */
   createDispatcherOptions?(cluster: unknown, agentOptions: https.AgentOptions): unknown;
 }

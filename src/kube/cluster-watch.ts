@@ -4,10 +4,10 @@
  * running watch can stay (same settings, same kubeconfig content) or must be replaced.
  */
 import { createHash } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
 import { kubeconfigFiles, loadKubeConfig, readIfPresent } from './kube-config.js';
+import type { KubeConfigShape } from './kube-config-shape.js';
 import { KubeInventory, type KubeInventoryStatus } from './kube-inventory.js';
 import type { KubernetesInventorySettings } from './kube-settings.js';
 import { ServiceCidrDiscovery } from './service-cidrs.js';
@@ -18,14 +18,22 @@ export interface ClusterWatchHandlers {
   onServiceCIDRs?(cidrs: string[] | undefined): void;
 }
 
+export interface ClusterWatchOptions {
+  logger?: Logger;
+  debounceMs?: number;
+}
+
 export class KubernetesClusterWatch {
   readonly inventory: KubeInventory;
   readonly fingerprint: string;
   private readonly serviceCidrs: ServiceCidrDiscovery | undefined;
 
   /** Loads the kubeconfig now, so a bad one is a ConfigError at start or reload, not a warning later. */
-  constructor(settings: KubernetesInventorySettings, handlers: ClusterWatchHandlers, options: { logger?: Logger; debounceMs?: number } = {}) {
-    const kubeConfig: KubeConfig = loadKubeConfig(settings);
+  static async create(settings: KubernetesInventorySettings, handlers: ClusterWatchHandlers, options: ClusterWatchOptions = {}): Promise<KubernetesClusterWatch> {
+    return new KubernetesClusterWatch(settings, await loadKubeConfig(settings), handlers, options);
+  }
+
+  private constructor(settings: KubernetesInventorySettings, kubeConfig: KubeConfigShape, handlers: ClusterWatchHandlers, options: ClusterWatchOptions) {
     this.fingerprint = settingsFingerprint(settings);
     this.inventory = new KubeInventory({ ...settings, kubeConfig, onNodes: handlers.onNodes, logger: options.logger, debounceMs: options.debounceMs });
     if (settings.discoverServiceCIDRs !== false) {

@@ -4,7 +4,8 @@ export { loadKubeConfig, apiServerOf, type KubeConfigSource } from './kube-confi
 export { KubeInventory, type KubeInventoryOptions, type KubeInventoryStatus } from './kube-inventory.js';
 export { listKubeNodes, type ListKubeNodesOptions } from './list-nodes.js';
 export { ServiceCidrDiscovery, serviceCidrsOf, type ServiceCidrDiscoveryOptions } from './service-cidrs.js';
-export { KubernetesClusterWatch, type ClusterWatchHandlers } from './cluster-watch.js';
+export { KubernetesClusterWatch, type ClusterWatchHandlers, type ClusterWatchOptions } from './cluster-watch.js';
+export type { KubeConfigShape } from './kube-config-shape.js';
 export type { ReflectorOptions, ReflectorStatus } from './reflector.js';
 export type { ListWatch, ListResult, WatchHandlers, WatchHandle } from './list-watch.js';
 export { isNodeReady } from './node-mapping.js';

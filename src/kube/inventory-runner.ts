@@ -35,8 +35,8 @@ export class KubernetesInventoryRunner {
    * them, so a reload can refuse a bad config before changing anything. Undefined settings (the inventory is
    * not `kubernetes`) stop the watch.
    */
-  prepare(settings: KubernetesInventorySettings | undefined): () => Promise<void> {
-    const next = this.watchFor(settings);
+  async prepare(settings: KubernetesInventorySettings | undefined): Promise<() => Promise<void>> {
+    const next = await this.watchFor(settings);
     return async () => {
       if (next === this.current) return;
       const old = this.current;
@@ -63,10 +63,10 @@ export class KubernetesInventoryRunner {
     await old?.stop();
   }
 
-  private watchFor(settings: KubernetesInventorySettings | undefined): KubernetesClusterWatch | undefined {
+  private async watchFor(settings: KubernetesInventorySettings | undefined): Promise<KubernetesClusterWatch | undefined> {
     if (settings === undefined) return undefined;
     if (this.current && this.current.fingerprint === settingsFingerprint(settings)) return this.current;
-    const watch: KubernetesClusterWatch = new KubernetesClusterWatch(
+    const watch: KubernetesClusterWatch = await KubernetesClusterWatch.create(
       settings,
       {
         onNodes: (nodes) => {

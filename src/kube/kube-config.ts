@@ -6,8 +6,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '../errors.js';
+import { loadClientNode } from './client-node-module.js';
+import type { KubeConfigShape } from './kube-config-shape.js';
 import type { KubernetesInventorySettings } from './kube-settings.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -15,8 +17,9 @@ const FIELD = 'inventory.kubernetes';
 
 export type KubeConfigSource = Pick<KubernetesInventorySettings, 'kubeconfig' | 'context' | 'inCluster'>;
 
-export function loadKubeConfig(settings: KubeConfigSource): KubeConfig {
-  const kc = new KubeConfig();
+/** Rejects with MissingPackageError when @kubernetes/client-node is not installed. */
+export async function loadKubeConfig(settings: KubeConfigSource): Promise<KubeConfigShape> {
+  const kc = new (await loadClientNode()).KubeConfig();
   if (settings.inCluster) {
     if (settings.kubeconfig !== undefined) throw new ConfigError(`${FIELD}.inCluster`, 'give kubeconfig or inCluster, not both');
     loadInCluster(kc);
@@ -34,7 +37,7 @@ export function loadKubeConfig(settings: KubeConfigSource): KubeConfig {
 }
 
 /** The API server a KubeConfig points at, for messages. */
-export function apiServerOf(kc: KubeConfig): string {
+export function apiServerOf(kc: KubeConfigShape): string {
   return kc.getCurrentCluster()?.server ?? '(no cluster)';
 }
 

@@ -5,7 +5,6 @@
  */
 import { EventEmitter } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { portRule } from '../options/option-rules.js';
@@ -13,13 +12,15 @@ import { parseOptions } from '../options/parse-options.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
 import { apiServerOf } from './kube-config.js';
 import type { KubernetesInventorySettings } from './kube-settings.js';
-import { clientNodeListWatch, withSignal, type ListWatch } from './list-watch.js';
+import { nodeListWatch } from './client-node-list-watch.js';
+import type { KubeConfigShape } from './kube-config-shape.js';
+import type { ListWatch } from './list-watch.js';
 import { mapNodes } from './node-mapping.js';
 import { Reflector, type ReflectorOptions, type ReflectorStatus } from './reflector.js';
 
 export interface KubeInventoryOptions extends Pick<KubernetesInventorySettings, 'labelSelector' | 'readyOnly' | 'addressTypes' | 'sshPort'> {
   /** The API connection (loadKubeConfig). Not needed when `listWatch` is given. */
-  kubeConfig?: KubeConfig;
+  kubeConfig?: KubeConfigShape;
   /** Replaces the client-node source (tests). */
   listWatch?: ListWatch;
   /** Called with the full node set after the first list and after every change. */
@@ -151,18 +152,7 @@ export class KubeInventory extends EventEmitter<KubeInventoryEvents> {
   }
 }
 
-function requireKubeConfig(options: KubeInventoryOptions): KubeConfig {
+function requireKubeConfig(options: KubeInventoryOptions): KubeConfigShape {
   if (!options.kubeConfig) throw new TypeError('KubeInventory needs kubeConfig (or listWatch)');
   return options.kubeConfig;
-}
-
-/** Nodes through client-node: CoreV1Api.listNode pages, Watch on /api/v1/nodes. */
-export function nodeListWatch(kc: KubeConfig, labelSelector?: string): ListWatch {
-  const api = kc.makeApiClient(CoreV1Api);
-  return clientNodeListWatch(kc, {
-    what: 'nodes',
-    path: '/api/v1/nodes',
-    labelSelector,
-    listPage: (request, signal) => api.listNode(request, withSignal(signal)),
-  });
 }

@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
 import { apiServerOf, loadKubeConfig } from './kube-config.js';
 import { describeApiError, statusCodeOf } from './kube-errors.js';
-import { nodeListWatch } from './kube-inventory.js';
+import { nodeListWatch } from './client-node-list-watch.js';
 import type { KubernetesInventorySettings } from './kube-settings.js';
 import { mapNodes } from './node-mapping.js';
 
@@ -23,7 +23,7 @@ export interface ListKubeNodesOptions {
 /** The nodes the settings select, as NodeSpecs. Throws ConfigError (kubeconfig) or InventoryError (the API). */
 export async function listKubeNodes(settings: KubernetesInventorySettings, options: ListKubeNodesOptions = {}): Promise<NodeSpec[]> {
   const log = (options.logger ?? silentLogger()).child({ component: 'kube' });
-  const kc = loadKubeConfig(settings);
+  const kc = await loadKubeConfig(settings);
   const source = `Kubernetes API ${apiServerOf(kc)}`;
   const listWatch = nodeListWatch(kc, settings.labelSelector);
   let result;

@@ -8,16 +8,17 @@
  */
 import { EventEmitter } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
-import { NetworkingV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '../log.js';
 import { normalizeCidr } from '../net/cidr.js';
 import { isRecord } from '../util/is-record.js';
 import { describeApiError, statusCodeOf } from './kube-errors.js';
-import { clientNodeListWatch, withSignal, type ListWatch } from './list-watch.js';
+import { serviceCidrListWatch } from './client-node-list-watch.js';
+import type { KubeConfigShape } from './kube-config-shape.js';
+import type { ListWatch } from './list-watch.js';
 import { Reflector, type ReflectorOptions } from './reflector.js';
 
 export interface ServiceCidrDiscoveryOptions {
-  kubeConfig?: KubeConfig;
+  kubeConfig?: KubeConfigShape;
   /** Replaces the client-node source (tests). */
   listWatch?: ListWatch;
   /** Called with the discovered ranges whenever they change; undefined once discovery is known impossible. */
@@ -93,17 +94,7 @@ export class ServiceCidrDiscovery extends EventEmitter<{ serviceCIDRs: [string[]
   }
 }
 
-/** ServiceCIDRs through client-node: NetworkingV1Api.listServiceCIDR pages, Watch on their path. */
-export function serviceCidrListWatch(kc: KubeConfig): ListWatch {
-  const api = kc.makeApiClient(NetworkingV1Api);
-  return clientNodeListWatch(kc, {
-    what: 'servicecidrs',
-    path: '/apis/networking.k8s.io/v1/servicecidrs',
-    listPage: (request, signal) => api.listServiceCIDR(request, withSignal(signal)),
-  });
-}
-
-function requireKubeConfig(options: ServiceCidrDiscoveryOptions): KubeConfig {
+function requireKubeConfig(options: ServiceCidrDiscoveryOptions): KubeConfigShape {
   if (!options.kubeConfig) throw new TypeError('ServiceCidrDiscovery needs kubeConfig (or listWatch)');
   return options.kubeConfig;
 }

@@ -67,7 +67,7 @@ export class EgressRuntime {
    */
   async apply(config: EgressConfig): Promise<void> {
     const kubernetes = kubernetesSettingsOf(config.inventory);
-    const applyKube = this.kube?.prepare(kubernetes);
+    const applyKube = await this.kube?.prepare(kubernetes);
     const nodes = kubernetes && this.kube ? undefined : await loadNodes(config.inventory, { logger: this.log });
     this.dialer.reconfigure(this.dialerOptions(config));
     // Set before the watch starts: service ranges it discovers join this config's, not the previous one's.

@@ -7,11 +7,10 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CoreV1Api } from '@kubernetes/client-node';
 import { Dialer } from '../../src/dialer/dialer.js';
 import { loadKubeConfig } from '../../src/kube/kube-config.js';
 import { KubeInventory } from '../../src/kube/kube-inventory.js';
-import { clientNodeListWatch, withSignal } from '../../src/kube/list-watch.js';
+import { clientNodeListWatch, withSignal } from '../../src/kube/client-node-list-watch.js';
 import { Reflector } from '../../src/kube/reflector.js';
 import { ServiceCidrDiscovery } from '../../src/kube/service-cidrs.js';
 import type { NodeSpec } from '../../src/nodes/node-spec.js';
@@ -71,7 +70,7 @@ before(async () => {
   for (let k = 1; k <= 3; k++) api.nodes.upsert(nodeObject(k));
   pool = new TunnelPool({ user: cluster.user, identityFile: cluster.identityFile, knownHostsFile: cluster.knownHostsFile, healthCheck: { kind: 'ssh' } });
   inventory = new KubeInventory({
-    kubeConfig: loadKubeConfig({ kubeconfig: api.kubeconfigFile }),
+    kubeConfig: await loadKubeConfig({ kubeconfig: api.kubeconfigFile }),
     sshPort,
     debounceMs: DEBOUNCE_MS,
     logger: logs.logger,
@@ -253,7 +252,7 @@ test('labelSelector and readyOnly: only matching, Ready nodes; leaving the selec
   api.nodes.upsert(nodeObject(4, { ready: false, labels: { pool: 'blue' } }));
   const seen: NodeSpec[][] = [];
   const blue = new KubeInventory({
-    kubeConfig: loadKubeConfig({ kubeconfig: api.kubeconfigFile }),
+    kubeConfig: await loadKubeConfig({ kubeconfig: api.kubeconfigFile }),
     labelSelector: 'pool=blue',
     readyOnly: true,
     sshPort,
@@ -278,7 +277,7 @@ test('labelSelector and readyOnly: only matching, Ready nodes; leaving the selec
 test('service CIDRs are discovered from ServiceCIDR objects and followed; a server without them reports none', async () => {
   api.serviceCIDRs.upsert(k8sServiceCidr('kubernetes', ['198.19.240.0/20']));
   const seen: Array<string[] | undefined> = [];
-  const discovery = new ServiceCidrDiscovery({ kubeConfig: loadKubeConfig({ kubeconfig: api.kubeconfigFile }), onServiceCIDRs: (c) => seen.push(c) }).start();
+  const discovery = new ServiceCidrDiscovery({ kubeConfig: await loadKubeConfig({ kubeconfig: api.kubeconfigFile }), onServiceCIDRs: (c) => seen.push(c) }).start();
   try {
     await waitFor('the first ranges', () => seen.length === 1);
     assert.deepEqual(seen[0], ['198.19.240.0/20', '198.19.250.0/24']);
@@ -290,8 +289,9 @@ test('service CIDRs are discovered from ServiceCIDR objects and followed; a serv
     await discovery.stop();
   }
   api.serviceCidrApi = false;
+  const kubeConfig = await loadKubeConfig({ kubeconfig: api.kubeconfigFile });
   const none = await new Promise<string[] | undefined>((resolve) => {
-    new ServiceCidrDiscovery({ kubeConfig: loadKubeConfig({ kubeconfig: api.kubeconfigFile }), onServiceCIDRs: resolve }).start();
+    new ServiceCidrDiscovery({ kubeConfig, onServiceCIDRs: resolve }).start();
   });
   assert.equal(none, undefined);
   api.serviceCidrApi = true;
@@ -300,7 +300,7 @@ test('service CIDRs are discovered from ServiceCIDR objects and followed; a serv
 test('a wrong token: the list is refused (401) and retried, and nothing is handed to the pool', async () => {
   const seen: NodeSpec[][] = [];
   const stranger = new KubeInventory({
-    kubeConfig: loadKubeConfig({ kubeconfig: api.kubeconfigFile, context: 'unauthorized' }),
+    kubeConfig: await loadKubeConfig({ kubeconfig: api.kubeconfigFile, context: 'unauthorized' }),
     onNodes: (nodes) => seen.push(nodes),
     reflector: { listRetryMinMs: 10, listRetryMaxMs: 20 },
   }).start();
@@ -312,22 +312,24 @@ test('a wrong token: the list is refused (401) and retried, and nothing is hande
 });
 
 test('a big list comes in pages; a continue token that expired mid-list restarts the list', async () => {
-  const kc = loadKubeConfig({ kubeconfig: api.kubeconfigFile });
-  const core = kc.makeApiClient(CoreV1Api);
+  const kc = await loadKubeConfig({ kubeconfig: api.kubeconfigFile });
   let pages = 0;
   const listWatch = clientNodeListWatch(kc, {
     what: 'nodes',
     path: '/api/v1/nodes',
     pageSize: 2,
-    listPage: async (request, signal) => {
-      const page = await core.listNode(request, withSignal(signal));
-      if (++pages === 1) {
-        // Writes elsewhere, then compaction: the snapshot the continue token names is gone.
-        api.serviceCIDRs.upsert(k8sServiceCidr('churn', ['198.19.251.0/24']));
-        api.serviceCIDRs.remove('churn');
-        api.nodes.compact();
-      }
-      return page;
+    pages: (k8s, config) => {
+      const core = config.makeApiClient(k8s.CoreV1Api);
+      return async (request, signal) => {
+        const page = await core.listNode(request, withSignal(k8s, signal));
+        if (++pages === 1) {
+          // Writes elsewhere, then compaction: the snapshot the continue token names is gone.
+          api.serviceCIDRs.upsert(k8sServiceCidr('churn', ['198.19.251.0/24']));
+          api.serviceCIDRs.remove('churn');
+          api.nodes.compact();
+        }
+        return page;
+      };
     },
   });
   const before = api.lists().length;

@@ -37,7 +37,7 @@ before(async () => {
   for (const n of t.nodes) api.nodes.upsert(k8sNode({ name: n.name, address: n.address, podCIDR: n.podCIDR }));
   api.serviceCIDRs.upsert(k8sServiceCidr('kubernetes', [t.serviceCIDR]));
   pool = new TunnelPool({ user: t.user, identityFile: t.identityFile, knownHostsFile: t.knownHostsFile, healthCheck: { kind: 'ssh' } });
-  inventory = new KubeInventory({ kubeConfig: loadKubeConfig({ kubeconfig: api.kubeconfigFile }), onNodes: (nodes) => pool.setNodes(nodes) }).start();
+  inventory = new KubeInventory({ kubeConfig: await loadKubeConfig({ kubeconfig: api.kubeconfigFile }), onNodes: (nodes) => pool.setNodes(nodes) }).start();
   await inventory.synced;
   await pool.ready({ timeoutMs: 15_000 });
   dialer = new Dialer(pool, { serviceCIDRs: [t.serviceCIDR] });

@@ -11,6 +11,7 @@ import {
   HandshakeError,
   HostKeyMismatchError,
   HostKeyUnknownError,
+  HOST_KEY_HINT,
 } from '../../src/errors.js';
 import type { ConnectObserver } from '../../src/ssh/ssh2-connector.js';
 import { FakeSession, node as nodeSpec } from './fake-connector.js';
@@ -81,7 +82,7 @@ describe('checkNode', () => {
 
   it('an unknown host key drops the node name from the message', async () => {
     const r = await checkNode(node, options(scripted(1, new HostKeyUnknownError('n1', '198.18.0.11, n1 in kh', 'SHA256:actual'))));
-    assert.equal(r.steps[1]!.error?.message, 'no trusted host key (looked up 198.18.0.11, n1 in kh); it presented SHA256:actual');
+    assert.equal(r.steps[1]!.error?.message, `no trusted host key (looked up 198.18.0.11, n1 in kh); it presented SHA256:actual: ${HOST_KEY_HINT}`);
   });
 
   it('authentication refused names the user', async () => {

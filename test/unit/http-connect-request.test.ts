@@ -27,7 +27,7 @@ test('bare LF line ends, IPv6 literals, names and other headers are accepted', (
 });
 
 test('other methods get 405 as soon as the request line is complete', () => {
-  assert.deepEqual(parse('GET / HTTP/1.1\r\n'), { kind: 'rejected', status: 405, reason: 'method GET not allowed; only CONNECT', method: 'GET' });
+  assert.deepEqual(parse('GET / HTTP/1.1\r\n'), { kind: 'rejected', status: 405, reason: 'method GET not allowed: this is an HTTP CONNECT proxy (with curl: -p/--proxytunnel)', method: 'GET' });
 });
 
 test('malformed request lines, targets and header lines get 400', () => {

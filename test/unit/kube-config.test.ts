@@ -44,7 +44,8 @@ after(async () => {
 const kubeDoc = (kubernetes: Record<string, unknown>) => withValue(validDoc(), ['inventory'], { kubernetes });
 
 /** Runs `fn` with environment variables set (undefined: unset), then restores them. */
-function withEnv(vars: Record<string, string | undefined>, fn: () => void): void {
+/** Runs `fn` (and waits for it: loading a kubeconfig is async) with these environment variables. */
+async function withEnv(vars: Record<string, string | undefined>, fn: () => Promise<void>): Promise<void> {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
   const apply = (values: Record<string, string | undefined>): void => {
     for (const [k, v] of Object.entries(values)) {
@@ -54,7 +55,7 @@ function withEnv(vars: Record<string, string | undefined>, fn: () => void): void
   };
   apply(vars);
   try {
-    fn();
+    await fn();
   } finally {
     apply(saved);
   }
@@ -63,6 +64,16 @@ function withEnv(vars: Record<string, string | undefined>, fn: () => void): void
 function configError(fn: () => unknown): ConfigError {
   try {
     fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+async function rejectsWithConfigError(promise: Promise<unknown>): Promise<ConfigError> {
+  try {
+    await promise;
   } catch (err) {
     assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
     return err;
@@ -157,28 +168,28 @@ describe('--kubeconfig and --context', () => {
 });
 
 describe('loadKubeConfig', () => {
-  test('a kubeconfig file, its current context or the one asked for', () => {
-    assert.equal(apiServerOf(loadKubeConfig({ kubeconfig })), 'https://192.0.2.10:6443');
-    assert.equal(apiServerOf(loadKubeConfig({ kubeconfig, context: 'lab' })), 'https://192.0.2.20:6443');
+  test('a kubeconfig file, its current context or the one asked for', async () => {
+    assert.equal(apiServerOf(await loadKubeConfig({ kubeconfig })), 'https://192.0.2.10:6443');
+    assert.equal(apiServerOf(await loadKubeConfig({ kubeconfig, context: 'lab' })), 'https://192.0.2.20:6443');
   });
 
-  test('problems name the setting', () => {
-    assert.match(configError(() => loadKubeConfig({ kubeconfig: join(dir, 'missing') })).message, /^inventory\.kubernetes\.kubeconfig: cannot load .*missing: no such file$/);
-    assert.match(configError(() => loadKubeConfig({ kubeconfig, context: 'staging' })).message, /^inventory\.kubernetes\.context: no context "staging" in the kubeconfig \(it has prod, lab\)$/);
+  test('problems name the setting', async () => {
+    assert.match((await rejectsWithConfigError(loadKubeConfig({ kubeconfig: join(dir, 'missing') }))).message, /^inventory\.kubernetes\.kubeconfig: cannot load .*missing: no such file$/);
+    assert.match((await rejectsWithConfigError(loadKubeConfig({ kubeconfig, context: 'staging' }))).message, /^inventory\.kubernetes\.context: no context "staging" in the kubeconfig \(it has prod, lab\)$/);
   });
 
-  test('inCluster needs the pod environment', () => {
-    withEnv({ KUBERNETES_SERVICE_HOST: undefined }, () => {
-      assert.match(configError(() => loadKubeConfig({ inCluster: true })).message, /^inventory\.kubernetes\.inCluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set/);
+  test('inCluster needs the pod environment', async () => {
+    await withEnv({ KUBERNETES_SERVICE_HOST: undefined }, async () => {
+      assert.match((await rejectsWithConfigError(loadKubeConfig({ inCluster: true }))).message, /^inventory\.kubernetes\.inCluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set/);
     });
   });
 
-  test('default rules: $KUBECONFIG, then ~/.kube/config; never a silent http://localhost:8080', () => {
-    withEnv({ KUBECONFIG: kubeconfig }, () => {
-      assert.equal(apiServerOf(loadKubeConfig({ context: 'lab' })), 'https://192.0.2.20:6443');
+  test('default rules: $KUBECONFIG, then ~/.kube/config; never a silent http://localhost:8080', async () => {
+    await withEnv({ KUBECONFIG: kubeconfig }, async () => {
+      assert.equal(apiServerOf(await loadKubeConfig({ context: 'lab' })), 'https://192.0.2.20:6443');
     });
-    withEnv({ KUBECONFIG: undefined, HOME: dir, KUBERNETES_SERVICE_HOST: undefined }, () => {
-      assert.match(configError(() => loadKubeConfig({})).message, /^inventory\.kubernetes: no kubeconfig: give inventory\.kubernetes\.kubeconfig \(or --kubeconfig\), set \$KUBECONFIG/);
+    await withEnv({ KUBECONFIG: undefined, HOME: dir, KUBERNETES_SERVICE_HOST: undefined }, async () => {
+      assert.match((await rejectsWithConfigError(loadKubeConfig({}))).message, /^inventory\.kubernetes: no kubeconfig: give inventory\.kubernetes\.kubeconfig \(or --kubeconfig\), set \$KUBECONFIG/);
     });
   });
 
