@@ -1,6 +1,7 @@
-// A short soak in CI (about 2 minutes): the daemon under checksummed load through HTTP CONNECT while sshd
+// A chaos smoke in the suite (40 s): the daemon under checksummed load through HTTP CONNECT while sshd
 // is killed, stopped, frozen and nodes leave and rejoin the inventory. Zero corrupted, zero hung, no
-// descriptor growth, every tunnel READY again. `npm run soak` runs the long version (test/soak/run.ts).
+// descriptor growth, every tunnel READY again. `npm run soak` runs the long version (test/soak/run.ts, 3 min by
+// default; RELIABILITY.md has a 10-minute run); SSH_EGRESS_SOAK_MS sets this one's length.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULTS } from '../soak/soak-options.js';
@@ -8,7 +9,7 @@ import { renderReport, verdict, FD_TOLERANCE } from '../soak/soak-report.js';
 import { runSoak, sum } from '../soak/soak.js';
 import { loadTopology } from './topology.js';
 
-const DURATION_MS = Number(process.env.SSH_EGRESS_SOAK_MS ?? 110_000);
+const DURATION_MS = Number(process.env.SSH_EGRESS_SOAK_MS ?? 40_000);
 
 test(`soak: ${DURATION_MS / 1000} s of load and chaos`, { timeout: DURATION_MS + 5 * 60_000 }, async () => {
   const t = loadTopology();
