@@ -28,7 +28,9 @@ const nodeAddress: Strategy = (target, table) => {
   if (!node) return undefined;
   // A name is resolved here, never by the node's resolver; an IP alias is dialled as given.
   const host = target.ip ? target.host : node.address;
-  return { via: 'node', node: node.name, host, port: target.port, reason: 'node' };
+  // kube-apiserver dials kubelets as address:port, so the port tells a kubelet dial from other node traffic.
+  const reason = target.port === node.kubeletPort ? 'kubelet' : 'node';
+  return { via: 'node', node: node.name, host, port: target.port, reason };
 };
 
 /** A pod IP: the tunnel of the node whose pod CIDR holds it. */

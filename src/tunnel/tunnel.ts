@@ -354,7 +354,8 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
       throw new Error(`tunnel ${this.name}: illegal transition ${prev} -> ${to}`);
     }
     this.state = to;
-    this.since = new Date();
+    // "Since" is when the tunnel last became or stopped being usable: retries of a failing node keep it.
+    if ((prev === TunnelState.READY) !== (to === TunnelState.READY) || to === TunnelState.SHUTDOWN) this.since = new Date();
     this.emit('stateChange', { node: this.name, from: prev, to, error });
   }
 }

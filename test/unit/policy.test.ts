@@ -39,8 +39,8 @@ test('policy: what the cluster and the allow list permit', () => {
     // The kubelet port is always allowed, whatever nodePorts says, and it is each node's own.
     { in: { kind: 'kubelet', node: 'n1' }, want: 'kubelet' },
     { in: { kind: 'kubelet', node: 'n2' }, want: 'kubelet' },
-    { in: '198.18.0.11:10250', want: 'node' },
-    { in: 'n2:10350', want: 'node' },
+    { in: '198.18.0.11:10250', want: 'kubelet' },
+    { in: 'n2:10350', want: 'kubelet' },
     { in: { kind: 'node', node: 'n1', port: 9100 }, want: 'node' },
     { in: 'n1.cluster.internal:30000', want: 'node' },
     { in: '198.18.0.12:32767', want: 'node' },
@@ -112,7 +112,7 @@ test('policy: refusals name the rule; unknown destinations stay ERR_NO_ROUTE', (
 
 test('policy: nodePorts [] leaves only the kubelet; no nodePorts leaves every node port', () => {
   const kubeletOnly = DestinationPolicy.fromOptions({ nodePorts: [] });
-  assert.equal(decide(kubeletOnly, 'n1:10250'), 'node');
+  assert.equal(decide(kubeletOnly, 'n1:10250'), 'kubelet');
   assert.throws(() => decide(kubeletOnly, 'n1:9100'), /^PolicyDeniedError: policy denies n1:9100: node ports allowed are 10250 \(kubelet\)$/);
   // A listed kubelet port is not repeated.
   const listed = DestinationPolicy.fromOptions({ nodePorts: ['10250', 9100] });

@@ -54,6 +54,10 @@ test('route: addresses, names and aliases of nodes go to that node', () => {
   const cases: { in: DialTarget; want: Route }[] = [
     // By primary address.
     { in: '198.18.0.11:9100', want: { via: 'node', node: 'n1', host: '198.18.0.11', port: 9100, reason: 'node' } },
+    // The kubelet dialled by address and port, as kube-apiserver does, counts as a kubelet route.
+    { in: '198.18.0.11:10250', want: { via: 'node', node: 'n1', host: '198.18.0.11', port: 10250, reason: 'kubelet' } },
+    { in: 'n2:10350', want: { via: 'node', node: 'n2', host: '198.18.0.12', port: 10350, reason: 'kubelet' } },
+    { in: '198.18.0.12:10250', want: { via: 'node', node: 'n2', host: '198.18.0.12', port: 10250, reason: 'node' } },
     // By name: the host becomes the node's address (names never reach a resolver).
     { in: 'n2:9100', want: { via: 'node', node: 'n2', host: '198.18.0.12', port: 9100, reason: 'node' } },
     { in: 'N2.:9100', want: { via: 'node', node: 'n2', host: '198.18.0.12', port: 9100, reason: 'node' } },
@@ -97,7 +101,7 @@ test('route: a node address or alias inside a pod CIDR goes to the node, not the
     node: 'n4',
     host: '198.19.1.250',
     port: 10250,
-    reason: 'node',
+    reason: 'kubelet',
   });
   assert.deepEqual(route(parseTarget('198.19.1.249:80'), table, RULES), { via: 'node', node: 'n1', host: '198.19.1.249', port: 80, reason: 'pod' });
   // A service range that also covers a pod: the pod owner wins (strategies fall through in order).

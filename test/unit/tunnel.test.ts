@@ -59,6 +59,25 @@ test('failed attempt goes to TRANSIENT_FAILURE, retries after the policy delay, 
   tunnel.shutdown('test over');
 });
 
+test('since is when the tunnel left READY, not its last retry', async () => {
+  // The retry comes 20 ms later, so a "since" reset by it would differ.
+  const { tunnel, attempts } = makeTunnel({ retryPolicy: () => 20 });
+  tunnel.connect();
+  await settle();
+  const session = attempts[0]!.succeed();
+  await settle();
+  session.drop(new Error('connection reset'));
+  await settle();
+  const leftReady = tunnel.status().since;
+  assert.equal(tunnel.status().state, 'TRANSIENT_FAILURE');
+  await once(tunnel, 'stateChange'); // the retry starts: CONNECTING
+  attempts[1]!.fail(new ConnectError('n1', 'connection refused (198.18.0.11:22)'));
+  await settle();
+  assert.equal(tunnel.status().state, 'TRANSIENT_FAILURE');
+  assert.equal(tunnel.status().since, leftReady);
+  tunnel.shutdown('test over');
+});
+
 test('a permanent failure asks the policy, which parks the tunnel', async () => {
   const seen: unknown[] = [];
   const { tunnel, attempts } = makeTunnel({
