@@ -12,6 +12,7 @@ import { TunnelPool } from '../../src/tunnel/pool.js';
 import type { TunnelPoolOptions } from '../../src/tunnel/pool-options.js';
 import { connectSsh2Agent, nextRegistration, startAgentServer, startReverser, type Listening } from '../unit/agent-harness.js';
 import { AgentTestKeys, type TestKey } from '../unit/agent-test-keys.js';
+import { freePort } from '../support/free-port.js';
 import { nextState } from '../support/next-state.js';
 import { readAll, roundTrip, sha256 } from '../support/streams.js';
 
@@ -181,17 +182,8 @@ test('agents are refused for forward nodes and for nodes not in the inventory', 
   }
 });
 
-/** A port nothing listens on: dials to it are refused at once. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 test('auto: a node whose sshd cannot be reached is carried by its agent, without waiting for the backoff', async () => {
-  const sshPort = await closedPort();
+  const sshPort = await freePort();
   const s = await setup([node('n1', { sshPort })], {
     tunnel: 'auto',
     identityFile: n1Key.privateFile,
