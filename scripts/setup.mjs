@@ -19,6 +19,8 @@ const SYSTEM_TOOLS = [
   ['/usr/bin/ssh-keygen', 'openssh-client'],
   ['/usr/sbin/ip', 'iproute2'],
   ['/usr/bin/curl', 'curl'],
+  // The reverse-tunnel system test makes a node unreachable with an nftables rule in its namespace.
+  ['/usr/sbin/nft', 'nftables'],
 ];
 
 function ensureSystemTools() {

@@ -33,7 +33,8 @@ export type EgressErrorCode =
   | 'ERR_AGENT_MISCONFIGURED'
   | 'ERR_MISSING_PACKAGE'
   | 'ERR_DAEMON_UNREACHABLE'
-  | 'ERR_DAEMON_REFUSED';
+  | 'ERR_DAEMON_REFUSED'
+  | 'ERR_NO_AGENT';
 
 export interface EgressErrorDetails {
   /** The node whose tunnel was involved, when there was one. */
@@ -97,6 +98,16 @@ export class TunnelUnavailableError extends EgressError {
   constructor(node: string, state: string, why: string, details: EgressErrorDetails = {}) {
     super('ERR_TUNNEL_UNAVAILABLE', `tunnel to node ${node} is unavailable (${state}): ${why}`, { ...details, node });
     this.state = state;
+  }
+}
+
+/**
+ * A reverse tunnel has nothing to carry it: no agent of the node is registered with this replica. Dials see
+ * it as the `cause` of their TunnelUnavailableError.
+ */
+export class NoAgentConnectedError extends EgressError {
+  constructor(node: string) {
+    super('ERR_NO_AGENT', `no agent of node ${node} is connected to this replica (reverse tunnel)`, { node });
   }
 }
 

@@ -1,3 +1,4 @@
+import { TUNNEL_MODES } from '../nodes/tunnel-mode.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { ConfigFlags } from '../config/index.js';
 import type { EgressConfig } from '../config/config-types.js';
@@ -39,7 +40,11 @@ export function addListenerOptions(command: Command): Command {
     .option('--tls-key <file>', 'server key for --connect-listen')
     .option('--client-ca <file>', 'CA that must have signed client certificates on --connect-listen')
     .option('--socks-listen <host:port>', 'SOCKS5 on this address (loopback unless users are configured)')
-    .option('--admin-listen <host:port>', 'admin HTTP (/healthz /readyz /metrics /status) on this address');
+    .option('--admin-listen <host:port>', 'admin HTTP (/healthz /readyz /metrics /status) on this address')
+    .option('--agent-listen <host:port>', 'SSH listener node agents dial in to (reverse tunnels; needs --agent-host-key)')
+    .option('--agent-host-key <file>', 'host key of --agent-listen (ed25519, created 0600 with <file>.pub on first start when missing)')
+    .option('--agent-user-ca <file>', 'OpenSSH CA public keys trusted to sign agent certificates (principal = node name)')
+    .addOption(new Option('--tunnel <mode>', 'direction of nodes that set none: forward dials sshd, reverse waits for the node\'s agent, auto does both (default: forward)').choices(TUNNEL_MODES));
 }
 
 /** The config the flags describe: the --config file with the flags applied, or the flags alone. */

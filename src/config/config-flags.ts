@@ -15,6 +15,7 @@ import type { EgressConfig, ListenerSettings } from './config-types.js';
 import { DEFAULT_USER, LOG_FORMATS, LOG_LEVELS, resolvePath } from './config-values.js';
 import type { HostPort } from '../net/listen-address.js';
 import { cidrRule, durationMsRule, filePathRule, userNameRule } from '../options/option-rules.js';
+import { tunnelModeRule } from '../nodes/inventory-schema.js';
 import { parseOptions } from '../options/parse-options.js';
 
 /** Flag values by commander's camelCase names, so a command's parsed options can be passed as they are. */
@@ -39,6 +40,12 @@ export interface ConfigFlags {
   clientCa?: string;
   socksListen?: string;
   adminListen?: string;
+  /** The node agents' SSH listener (reverse tunnels), with its host key file and trusted user CAs. */
+  agentListen?: string;
+  agentHostKey?: string;
+  agentUserCa?: string;
+  /** ssh.tunnel: the direction of nodes that set none (forward, reverse, auto). */
+  tunnel?: string;
   logLevel?: string;
   logFormat?: string;
 }
@@ -88,6 +95,7 @@ export function applyFlags(config: EgressConfig, flags: ConfigFlags): EgressConf
     }
     ssh.trustOnFirstUseFile = filePath(flags.trustOnFirstUse, '--trust-on-first-use');
   }
+  if (flags.tunnel !== undefined) ssh.tunnel = flagValue(tunnelModeRule, flags.tunnel, '--tunnel');
   if (flags.connectTimeout !== undefined) {
     ssh.connectTimeoutMs = flagValue(durationMsRule, flags.connectTimeout, '--connect-timeout');
     ssh.handshakeTimeoutMs = flags.connectTimeout;
@@ -127,6 +135,7 @@ function applyListenerFlags(listeners: ListenerSettings, flags: ConfigFlags, sou
     connect.socket = { path: filePath(flags.connectSocket, '--connect-socket'), mode: connect.socket?.mode ?? CONFIG_DEFAULTS.socketMode };
   }
   applyConnectTls(listeners, flags, source);
+  applyAgentListener(listeners, flags, source);
   if (flags.socksListen !== undefined) {
     const socks = (listeners.socks ??= {});
     socks.tcp = hostPort(flags.socksListen, '--socks-listen');
@@ -172,6 +181,22 @@ function applyConnectTls(listeners: ListenerSettings, flags: ConfigFlags, source
     throw new ConfigError('--connect-listen', `mutual TLS needs ${missing.join(', ')} (or listeners.connect.tls in a config file)`);
   }
   (listeners.connect ??= {}).tls = { host: address.host, port: address.port, certFile, keyFile, clientCAFile };
+}
+
+/** --agent-listen needs a host key file, from the file or --agent-host-key; the flags override the file's. */
+function applyAgentListener(listeners: ListenerSettings, flags: ConfigFlags, source: string): void {
+  const hostKeyFile = flags.agentHostKey === undefined ? undefined : filePath(flags.agentHostKey, '--agent-host-key');
+  const userCAFile = flags.agentUserCa === undefined ? undefined : filePath(flags.agentUserCa, '--agent-user-ca');
+  if (flags.agentListen === undefined && hostKeyFile === undefined && userCAFile === undefined) return;
+  const current = listeners.agents;
+  const address = flags.agentListen === undefined ? current : hostPort(flags.agentListen, '--agent-listen');
+  if (!address) {
+    throw new ConfigError(hostKeyFile !== undefined ? '--agent-host-key' : '--agent-user-ca', `only applies with --agent-listen (or listeners.agents in ${source})`);
+  }
+  const keyFile = hostKeyFile ?? current?.hostKeyFile;
+  if (keyFile === undefined) throw new ConfigError('--agent-listen', 'needs --agent-host-key <file> (created on first start when missing)');
+  const caFile = userCAFile ?? current?.userCAFile;
+  listeners.agents = { host: address.host, port: address.port, hostKeyFile: keyFile, ...(caFile !== undefined && { userCAFile: caFile }) };
 }
 
 /** One flag's value through the rule its config field has; a ConfigError names the flag. */

@@ -70,7 +70,7 @@ function inventorySource(inventory: ConfigFile['inventory'], at: (p: string) => 
 function listenerSettings(listeners: ConfigFile['listeners'], at: (p: string) => string): ListenerSettings {
   const socket = (s: { path: string; mode?: number | undefined } | undefined) =>
     s && { path: at(s.path), mode: s.mode ?? CONFIG_DEFAULTS.socketMode };
-  const { connect, socks, admin } = listeners ?? {};
+  const { connect, socks, admin, agents } = listeners ?? {};
   const tls = connect?.tls;
   return defined({
     connect:
@@ -88,6 +88,7 @@ function listenerSettings(listeners: ConfigFile['listeners'], at: (p: string) =>
         users: socks.users?.map((u) => defined({ username: u.username, passwordFile: u.passwordFile && at(u.passwordFile), passwordEnv: u.passwordEnv })),
       }),
     admin: admin && defined({ ...(admin.listen ?? ADMIN_DEFAULTS), allowNonLoopback: admin.allowNonLoopback }),
+    agents: agents && defined({ ...agents.listen, hostKeyFile: at(agents.hostKeyFile), userCAFile: agents.userCAFile && at(agents.userCAFile) }),
   });
 }
 

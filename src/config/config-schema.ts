@@ -50,6 +50,7 @@ const ssh = poolOptionsObject
     maxConcurrentConnects: true,
     connectionWindowBytes: true,
     connectionsPerNode: true,
+    tunnel: true,
   })
   .superRefine(sshChoiceRules);
 
@@ -106,6 +107,8 @@ const listeners = z.strictObject({
     })
     .optional(),
   admin: z.strictObject({ listen: listenRule.optional(), allowNonLoopback: booleanRule.optional() }).optional(),
+  // Node agents dial in here (reverse tunnels); the host key file is created on first start when missing.
+  agents: z.strictObject({ listen: listenRule, hostKeyFile: filePathRule, userCAFile: filePathRule.optional() }).optional(),
 });
 
 /** Resource bounds (docs/daemon.md, "Limits"): the pool's and the front ends' own fields; each refuses with a typed error (HTTP 503) once reached. */

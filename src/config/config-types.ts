@@ -70,6 +70,7 @@ export type SshSettings = Pick<
   | 'maxConcurrentConnects'
   | 'connectionsPerNode'
   | 'connectionWindowBytes'
+  | 'tunnel'
 > & { user: string };
 
 /** healthCheck without `tls`: the files are given here and loaded with loadKubeletTls. */
@@ -107,4 +108,10 @@ export interface ListenerSettings {
    * authentication, so a host that is not loopback needs `allowNonLoopback: true`.
    */
   admin?: { host: string; port: number; allowNonLoopback?: boolean };
+  /**
+   * The SSH listener node agents dial in to (reverse tunnels). It authenticates every connection (agentKeys
+   * or certificates from userCAFile), so it is meant to be reachable from the nodes. hostKeyFile is created
+   * (ed25519, 0600, with `<file>.pub`) on first start when missing, and never regenerated.
+   */
+  agents?: { host: string; port: number; hostKeyFile: string; userCAFile?: string };
 }

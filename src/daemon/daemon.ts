@@ -12,6 +12,8 @@ import { HttpConnectFrontend } from '../frontends/http-connect-server.js';
 import { EgressMetrics } from '../frontends/metrics.js';
 import { Socks5Frontend } from '../frontends/socks5-server.js';
 import { readSocksUsers } from '../frontends/socks-credentials.js';
+import type { AgentServer } from '../ssh/agent-server.js';
+import { startAgentListener } from './agent-listener.js';
 
 /** Settings that only a restart applies: reload keeps the running values and says so. */
 const RESTART_ONLY = ['ssh', 'healthCheck', 'listeners', 'log', 'limits'] as const;
@@ -24,6 +26,8 @@ export class Daemon {
   private config: EgressConfig;
   private readonly frontends: Frontend[] = [];
   private admin: AdminServer | undefined;
+  /** Node agents' listener (reverse tunnels), when configured. */
+  private agents: AgentServer | undefined;
   private stopping: Promise<void> | undefined;
   private readonly pool: TunnelPool;
   private readonly dialer: Dialer;
@@ -50,6 +54,7 @@ export class Daemon {
     try {
       await runtime.apply(config);
       await daemon.openListeners();
+      daemon.warnAboutReverseNodes();
     } catch (err) {
       await daemon.shutdown(0);
       throw err;
@@ -105,6 +110,7 @@ export class Daemon {
       await this.waitForStreams(graceMs);
       for (const frontend of this.frontends) frontend.destroyAll();
       await this.runtime.close();
+      await this.agents?.close();
       await this.admin?.close();
       this.metrics.close();
       this.log.info('ssh-egress daemon stopped');
@@ -121,8 +127,19 @@ export class Daemon {
     if (open() > 0) this.log.warn('drain grace period over, closing open connections', { openConnections: open() });
   }
 
+  /** Reverse or auto nodes with no agent listener can never get an agent: say so at once. */
+  private warnAboutReverseNodes(): void {
+    if (this.agents) return;
+    const waiting = this.pool.tunnels().filter((t) => t.mode !== 'forward').map((t) => t.name);
+    if (waiting.length > 0) this.log.warn('nodes take reverse tunnels but no agent listener is configured (--agent-listen)', { nodes: waiting.slice(0, 20), count: waiting.length });
+  }
+
   private async openListeners(): Promise<void> {
-    const { connect, socks, admin } = this.config.listeners;
+    const { connect, socks, admin, agents } = this.config.listeners;
+    if (agents) {
+      this.agents = await startAgentListener(agents, this.pool, this.log);
+      this.metrics.addAgentServer(this.agents);
+    }
     const { maxConnections, maxConnectionsPerClient } = this.config.limits ?? {};
     const options = { logger: this.log, dialTimeoutMs: this.config.dialTimeoutMs, maxConnections, maxConnectionsPerClient };
     if (connect?.socket) {

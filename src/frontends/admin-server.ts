@@ -166,6 +166,9 @@ export class AdminServer {
     const head = r.ready ? 'ok' : `not ready: ${readinessSummary(r, fraction)}`;
     if (!verbose) return { status: r.ready ? 200 : 503, body: `${head}\n` };
     const lines = [r.ready ? `ok: ${readinessSummary(r, fraction)}` : head, ...r.reasons.map((line) => `  ${line}`)];
+    const missing = this.source.pool().nodesWithoutTunnel();
+    // "No agent available" shows here before a request fails: which nodes this replica cannot reach, and which way.
+    if (missing.length > 0) lines.push(`no tunnel on this replica: ${missing.map((n) => `${n.node} (${n.direction})`).join(', ')}`);
     return { status: r.ready ? 200 : 503, body: `${lines.join('\n')}\n` };
   }
 
@@ -177,6 +180,7 @@ export class AdminServer {
       uptimeSeconds: Math.floor(process.uptime()),
       ready: { ...readiness(tunnels, fraction), readyFraction: fraction },
       tunnels: tunnels.map(publicTunnelStatus),
+      nodesWithoutTunnel: this.source.pool().nodesWithoutTunnel(),
     };
   }
 }

@@ -1,3 +1,4 @@
+import type { NodeWithoutTunnel } from '../tunnel/nodes-without-tunnel.js';
 import type { TunnelStatus } from '../tunnel/tunnel-status.js';
 import type { Readiness } from './readiness.js';
 
@@ -7,6 +8,8 @@ export interface AdminStatus {
   uptimeSeconds: number;
   ready: Readiness & { readyFraction: number };
   tunnels: TunnelStatus[];
+  /** Inventory nodes with no READY tunnel on this replica (for a reverse node: no agent connected here). */
+  nodesWithoutTunnel: NodeWithoutTunnel[];
 }
 
 /**
@@ -18,6 +21,9 @@ export function publicTunnelStatus(s: TunnelStatus): TunnelStatus {
     node: s.node,
     address: s.address,
     sshPort: s.sshPort,
+    mode: s.mode,
+    direction: s.direction,
+    agent: s.agent && { remoteAddress: s.agent.remoteAddress, remotePort: s.agent.remotePort },
     state: s.state,
     since: s.since,
     lastError: s.lastError && { code: s.lastError.code, message: s.lastError.message },

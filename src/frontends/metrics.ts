@@ -7,6 +7,8 @@ import { TunnelState } from '../tunnel/state.js';
 import type { StateChange } from '../tunnel/tunnel.js';
 import type { Frontend } from './frontend.js';
 import { StreamByteTotals } from './metrics-bytes.js';
+import { registerAgentMetrics } from './metrics-agents.js';
+import type { AgentServer } from '../ssh/agent-server.js';
 
 const PREFIX = 'ssh_egress_';
 const ROUTES = ['kubelet', 'node', 'pod', 'service', 'allowed'] as const satisfies readonly RouteReason[];
@@ -164,6 +166,11 @@ export class EgressMetrics {
   /** Counts a proxy front end's open connections (its `name` becomes the label value). */
   addFrontend(frontend: Frontend): void {
     this.frontends.add(frontend);
+  }
+
+  /** Exports the agent listener's counters (reverse tunnels); once per daemon. */
+  addAgentServer(server: AgentServer): void {
+    registerAgentMetrics(this.registry, PREFIX, server);
   }
 
   /** Stops listening to the pool and dialer. */

@@ -49,3 +49,8 @@ export function addressNumber(addr: IpAddress): IpNumber {
 export function stripBrackets(host: string): string {
   return host.startsWith('[') && host.endsWith(']') && host.includes(':') ? host.slice(1, -1) : host;
 }
+
+/** 0.0.0.0 or :: (any spelling): a listener on every address, which names no one host to dial. */
+export function isUnspecifiedAddress(host: string): boolean {
+  return parseIp(stripBrackets(host))?.range() === 'unspecified';
+}

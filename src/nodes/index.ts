@@ -9,3 +9,4 @@ export {
   type K8sNodeOptions,
   type NodeListOptions,
 } from './node-list.js';
+export { TUNNEL_MODES, DEFAULT_TUNNEL_MODE, type TunnelMode, type TunnelDirection } from './tunnel-mode.js';

@@ -12,8 +12,10 @@ import { isDns1123Subdomain, isHostName, normalizeHostName } from '../net/hostna
 import { formatPath } from '../util/field-path.js';
 import { isRecord } from '../util/is-record.js';
 import { describeIssue } from '../util/zod-issues.js';
-import { rule } from '../util/zod-rule.js';
+import { oneOf, rule } from '../util/zod-rule.js';
+import { parseAgentKey } from './agent-key.js';
 import { DEFAULT_KUBELET_PORT, DEFAULT_SSH_PORT, type NodeSpec } from './node-spec.js';
+import { TUNNEL_MODES } from './tunnel-mode.js';
 
 // ---- value rules -------------------------------------------------------------------------------------------
 
@@ -63,6 +65,11 @@ const fingerprintRule = rule<string>(
   'a host key fingerprint ("SHA256:" and 43 base64 characters, as ssh-keygen -lf prints)',
 );
 export const labelsRule = z.record(z.string(), z.string());
+const agentKeyRule = rule<string>(
+  (v) => typeof v === 'string' && !/[\n\r]/.test(v) && parseAgentKey(v) !== undefined,
+  'an OpenSSH public key line ("ssh-ed25519 AAAA... comment", as in a .pub file)',
+);
+export const tunnelModeRule = oneOf(TUNNEL_MODES);
 
 const nodeEntryShape = {
   name: nodeNameRule,
@@ -73,6 +80,8 @@ const nodeEntryShape = {
   podCIDRs: z.array(cidrRule).optional(),
   hostKeyFingerprints: z.array(fingerprintRule).optional(),
   labels: labelsRule.optional(),
+  agentKeys: z.array(agentKeyRule).optional(),
+  tunnel: tunnelModeRule.optional(),
 };
 
 /** One node of our format, defaults filled; the config's inline `inventory.nodes` uses it too. */
@@ -87,6 +96,9 @@ export const nodeEntrySchema = z.strictObject(nodeEntryShape).transform((n): Nod
     podCIDRs: (n.podCIDRs ?? []).map((c) => normalizeCidr(c) ?? c),
     hostKeyFingerprints: n.hostKeyFingerprints ?? [],
     labels: n.labels ?? {},
+    // Only when given, so a forward-only inventory reads exactly as before.
+    ...(n.agentKeys && { agentKeys: n.agentKeys.map((k) => k.trim()) }),
+    ...(n.tunnel && { tunnel: n.tunnel }),
   };
 });
 

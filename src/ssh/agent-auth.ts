@@ -1,6 +1,6 @@
-import ssh2 from 'ssh2';
 import sshpk from 'sshpk';
 import { fingerprintOf, keyTypeOf } from '../hostkeys/fingerprint.js';
+import { parseAgentKey } from '../nodes/agent-key.js';
 import { checkAgentCertificate, isCertificateAlgorithm } from './agent-certificate.js';
 import type { TrustedUserCA } from './agent-user-ca.js';
 
@@ -49,7 +49,7 @@ export class AgentAuthenticator {
     // ssh2 reports rsa-sha2-* requests as ssh-rsa with a hash; plain ssh-rsa means SHA-1, which OpenSSH 8.8+ refuses too.
     if (attempt.keyAlgorithm === 'ssh-rsa' && attempt.hashAlgorithm === undefined) return refuse('ssh-rsa (SHA-1) signatures are not accepted');
     if (isCertificateAlgorithm(attempt.keyAlgorithm)) return this.checkCertificate(attempt, fingerprint);
-    const listed = node.agentKeys.map(parsePublicKey).find((key) => key?.getPublicSSH().equals(attempt.keyBlob));
+    const listed = node.agentKeys.map(parseAgentKey).find((key) => key?.getPublicSSH().equals(attempt.keyBlob));
     if (!listed) return refuse(`key ${fingerprint} is not among the agent keys of node ${attempt.node}`);
     if (!attempt.signature) return { ok: true, signed: false, fingerprint, via: 'agent key' };
     if (!attempt.signedData || listed.verify(attempt.signedData, attempt.signature, attempt.hashAlgorithm) !== true) {
@@ -93,15 +93,5 @@ function verifiedBy(key: sshpk.Key, signatureBlob: Buffer, data: Buffer): boolea
     return verifier.verify(signature);
   } catch {
     return false;
-  }
-}
-
-/** An OpenSSH public key line ("type base64 [comment]"); undefined for a line that is not one. */
-function parsePublicKey(line: string): ssh2.ParsedKey | undefined {
-  try {
-    const parsed = ssh2.utils.parseKey(line.trim());
-    return parsed instanceof Error || parsed.isPrivateKey() ? undefined : parsed;
-  } catch {
-    return undefined;
   }
 }

@@ -91,6 +91,15 @@ export class ReverseSession implements SshSession {
     return this.closed;
   }
 
+  /** Neither closed nor asked to close: a session worth handing to a tunnel. */
+  get isOpen(): boolean {
+    return !this.closed && !this.closing;
+  }
+
+  get agent(): { remoteAddress: string; remotePort: number } {
+    return { remoteAddress: this.remoteAddress, remotePort: this.remotePort };
+  }
+
   /**
    * Checks that the registration answers SOCKS5 (a greeting exchange in a channel of its own) before it is
    * used. A static `-R port:host:port` forward pipes the greeting to its fixed destination and fails here.

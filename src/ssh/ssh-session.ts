@@ -23,6 +23,8 @@ export interface SshSession {
   readonly connections: number;
   /** Data the channels sent that the node has not acknowledged yet (see SendPacer), as last counted. */
   readonly inFlightBytes: number;
+  /** Present when the session is a node agent's connection to us (a reverse tunnel): where the agent is. */
+  readonly agent?: { remoteAddress: string; remotePort: number } | undefined;
   /**
    * Opens a direct-tcpip channel to host:port as seen from the node. Rejects with ChannelOpenError when
    * the node refuses, TunnelClosedError when the connection goes away first.

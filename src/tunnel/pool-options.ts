@@ -17,12 +17,14 @@ import { parseOptions } from '../options/parse-options.js';
 import type { Logger } from '../log.js';
 import type { BackoffOptions, RetryPolicy } from '../timing/backoff.js';
 import type { SshConnector } from '../ssh/ssh-session.js';
+import { tunnelModeRule } from '../nodes/inventory-schema.js';
+import type { TunnelMode } from '../nodes/tunnel-mode.js';
 import { defined } from '../util/defined.js';
 import type { ShapeOf } from '../util/shape-of.js';
 import { healthCheckObject, resolveHealthCheck, type HealthCheckOptions, type ResolvedHealthCheck } from './health-check-options.js';
 
 export interface TunnelPoolOptions {
-  /** The SSH user on every node. */
+  /** The SSH user on every node (forward tunnels). */
   user: string;
   /** Private key file (OpenSSH, PEM or PuTTY format); must not be readable by group or others. */
   identityFile?: string;
@@ -41,6 +43,12 @@ export interface TunnelPoolOptions {
    * (created 0600, OpenSSH known_hosts format) and enforced from then on. Explicit opt-in.
    */
   trustOnFirstUseFile?: string;
+  /**
+   * Which way the tunnel of a node without its own `tunnel:` goes: `forward` dials the node's sshd,
+   * `reverse` waits for the node's agent to dial in (attachAgentServer), `auto` does both and uses whichever
+   * connection is READY. Default forward.
+   */
+  tunnel?: TunnelMode;
   /** Active health check through each READY tunnel, besides SSH keepalive. */
   healthCheck?: HealthCheckOptions;
   /** TCP connect timeout to a node's sshd. Default 10000. */
@@ -131,6 +139,7 @@ export const poolOptionsObject = z.strictObject({
   knownHostsFile: filePathRule.optional(),
   insecureIgnoreHostKeys: booleanRule.optional(),
   trustOnFirstUseFile: filePathRule.optional(),
+  tunnel: tunnelModeRule.optional(),
   healthCheck: healthCheckObject.optional(),
   connectTimeoutMs: durationMsRule.optional(),
   handshakeTimeoutMs: durationMsRule.optional(),
@@ -172,8 +181,9 @@ export function sshChoiceRules(o: Fields<'passphraseFile' | 'passphraseEnv' | 'i
  * The pool needs a key from somewhere; the config file may leave it to $SSH_AUTH_SOCK, so this is the
  * pool's rule alone, checked when it is built.
  */
-function credentialsRule(o: Fields<'connector' | 'identityFile' | 'agentSocket'>, ctx: z.RefinementCtx): void {
-  if (!o.connector && !o.identityFile && !o.agentSocket && !process.env.SSH_AUTH_SOCK) {
+function credentialsRule(o: Fields<'connector' | 'identityFile' | 'agentSocket' | 'tunnel'>, ctx: z.RefinementCtx): void {
+  // A reverse-only pool dials no sshd; a node set to forward in it fails at connect with the reason.
+  if (o.tunnel !== 'reverse' && !o.connector && !o.identityFile && !o.agentSocket && !process.env.SSH_AUTH_SOCK) {
     ctx.addIssue({ code: 'custom', path: ['identityFile'], message: 'give an identityFile or an agentSocket (no SSH_AUTH_SOCK is set)' });
   }
 }

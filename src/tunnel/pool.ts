@@ -1,9 +1,12 @@
 import { EventEmitter } from 'node:events';
 import pLimit from 'p-limit';
-import { ConfigError, PoolClosedError, PoolNotReadyError } from '../errors.js';
+import { ConfigError, NoAgentConnectedError, PoolClosedError, PoolNotReadyError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { sameConnection, type NodeSpec } from '../nodes/node-spec.js';
-import { exponentialBackoff } from '../timing/backoff.js';
+import { acceptsAgents, DEFAULT_TUNNEL_MODE, type TunnelMode } from '../nodes/tunnel-mode.js';
+import type { AgentNodeLookup } from '../ssh/agent-auth.js';
+import type { AgentRegistration, AgentServer } from '../ssh/agent-server.js';
+import { exponentialBackoff, type RetryPolicy } from '../timing/backoff.js';
 import { resolvePoolOptions, type ResolvedPoolOptions, type TunnelPoolOptions } from './pool-options.js';
 import { createSsh2Connector } from '../ssh/ssh2-connector.js';
 import type { SshConnector } from '../ssh/ssh-session.js';
@@ -15,6 +18,9 @@ import { HealthMonitor, type Probe } from './health-monitor.js';
 import { DialBudget } from './dial-budget.js';
 import { probeFor } from './probes.js';
 import { connectionGroup } from '../ssh/session-group.js';
+import { AgentSessions } from './agent-sessions.js';
+import { autoConnector, reverseConnector } from './agent-connectors.js';
+import { withoutTunnel, type NodeWithoutTunnel } from './nodes-without-tunnel.js';
 
 export interface ReadyOptions {
   /** How many tunnels must be READY. Default: all of them. */
@@ -45,6 +51,8 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
   /** One connector for every node (the ssh2 one, unless options.connector replaces it). */
   private readonly connector: SshConnector;
   private readonly monitors = new WeakMap<Tunnel, HealthMonitor>();
+  /** Registrations of the attached agent server (reverse and auto nodes). */
+  private readonly agents = new AgentSessions();
   /** Pending dials across every tunnel, draining ones included (maxPendingDials). */
   private readonly dialBudget: DialBudget;
   private closed = false;
@@ -156,31 +164,88 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
     return [...this.tunnels(), ...this.draining].map((t) => ({ ...t.status(), health: this.monitors.get(t)?.status() }));
   }
 
+  /**
+   * Current nodes with no READY tunnel on this replica, and why: for a reverse node usually that no agent is
+   * connected here, which shows before a dial fails ("no agent available").
+   */
+  nodesWithoutTunnel(): NodeWithoutTunnel[] {
+    return withoutTunnel(this.tunnels().map((t) => t.status()));
+  }
+
+  /**
+   * Takes node agents from `server` (reverse tunnels): a registration makes its node's tunnel READY at once,
+   * and a newer one replaces the old connection. The pool attaches a server rather than owning one: the
+   * listener (address, host key file, its lifetime across reloads) is the daemon's to run, and the pool stays
+   * free of sockets it would have to listen on. Build the server with `lookupNode: (name) => pool.agentNode(name)`.
+   */
+  attachAgentServer(server: AgentServer): void {
+    if (this.closed) throw new PoolClosedError();
+    this.agents.attach(server, (registration) => this.onRegistration(registration));
+  }
+
+  /**
+   * What the agent server needs to authenticate an agent claiming to be node `name`: its agent keys, when
+   * the node is in the inventory and takes agents (reverse or auto); undefined otherwise.
+   */
+  readonly agentNode: AgentNodeLookup = (name) => {
+    const tunnel = this.active.get(name);
+    if (!tunnel || !acceptsAgents(tunnel.mode)) return undefined;
+    return { agentKeys: tunnel.spec.agentKeys ?? [] };
+  };
+
   /** Closes every tunnel at once; open streams fail with TunnelClosedError. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.lifetime.abort();
+    this.agents.detach();
     for (const tunnel of [...this.active.values(), ...this.draining]) tunnel.shutdown('pool closed');
     this.active.clear();
     this.draining.clear();
   }
 
+  private modeOf(spec: NodeSpec): TunnelMode {
+    return spec.tunnel ?? this.options.tunnel ?? DEFAULT_TUNNEL_MODE;
+  }
+
   private createTunnel(spec: NodeSpec): Tunnel {
     const o = this.options;
+    const mode = this.modeOf(spec);
+    const dial = connectionGroup(this.connector, o.connectionsPerNode);
+    const reverse = mode === 'reverse';
     const tunnel = new Tunnel(spec, {
-      connector: connectionGroup(this.connector, o.connectionsPerNode),
-      retryPolicy: o.retryPolicy ?? exponentialBackoff(o.backoff),
-      gate: (attempt) => this.gate(attempt),
+      mode,
+      connector: reverse ? reverseConnector(this.agents) : mode === 'auto' ? autoConnector(dial, this.agents) : dial,
+      retryPolicy: reverse ? waitForAgent : (o.retryPolicy ?? exponentialBackoff(o.backoff)),
+      // A reverse attempt dials nothing, so it takes no connection slot (nor waits behind stuck dials).
+      gate: reverse ? (attempt) => attempt() : (attempt) => this.gate(attempt),
       logger: this.log,
       maxPendingDials: o.maxPendingDialsPerTunnel,
       dialBudget: this.dialBudget,
       maxStreams: o.maxStreamsPerTunnel,
       stableAfterMs: o.stableAfterMs,
     });
-    tunnel.on('stateChange', (change) => this.emit('stateChange', change));
+    tunnel.on('stateChange', (change) => {
+      // An agent registered while this tunnel's attempt was failing: use it now (after the transition finished).
+      if (change.to === TunnelState.TRANSIENT_FAILURE && acceptsAgents(mode) && this.agents.current(spec.name)) {
+        queueMicrotask(() => tunnel.connect());
+      }
+      this.emit('stateChange', change);
+    });
     if (this.probe) this.monitors.set(tunnel, new HealthMonitor(tunnel, this.probe, o.healthCheck, this.log));
     return tunnel;
+  }
+
+  private onRegistration(registration: AgentRegistration): void {
+    const tunnel = this.active.get(registration.node);
+    if (!tunnel || !acceptsAgents(tunnel.mode)) {
+      // The inventory changed while the agent was being checked: it no longer takes this agent.
+      this.log.warn('closing an agent registration for a node that takes no agents', { node: registration.node });
+      registration.session.close();
+      return;
+    }
+    if (tunnel.adoptReplacement(registration.session)) return;
+    tunnel.connect(); // skips the rest of any backoff; an auto tunnel's attempt in flight took it already
   }
 
   private retire(tunnel: Tunnel, why: string): void {
@@ -199,3 +264,9 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
     return lines.length ? lines.join('; ') : 'no tunnels';
   }
 }
+
+/**
+ * A reverse tunnel comes back only when its agent registers (the pool then connects it): after losing its
+ * connection it looks once more at once (a newer registration may be there), then waits without a timer.
+ */
+const waitForAgent: RetryPolicy = (_attempt, error) => (error instanceof NoAgentConnectedError ? null : 0);

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
+import { DEFAULT_TUNNEL_MODE, type TunnelDirection, type TunnelMode } from '../nodes/tunnel-mode.js';
 import { EgressError, TunnelClosedError, TunnelUnavailableError, isPermanentFailure } from '../errors.js';
 import { TunnelState, isAllowedTransition } from './state.js';
 import type { RetryPolicy } from '../timing/backoff.js';
@@ -13,6 +14,8 @@ import { StreamAdmission, type StreamAdmissionLimits } from './stream-admission.
 /** The limits (pending dials fail fast with DialQueueFullError, streams past maxStreams with StreamLimitError). */
 export interface TunnelOptions extends StreamAdmissionLimits {
   connector: SshConnector;
+  /** Which way the node's connection goes (shown in status; the connector acts on it). Default forward. */
+  mode?: TunnelMode;
   retryPolicy: RetryPolicy;
   /** Runs a connection attempt when a slot is free, so a large pool does not storm sshd's MaxStartups. */
   gate: <T>(attempt: () => Promise<T>) => Promise<T>;
@@ -37,6 +40,15 @@ export interface TunnelSnapshot {
   node: string;
   address: string;
   sshPort: number;
+  /** The node's setting: forward, reverse or auto. */
+  mode: TunnelMode;
+  /**
+   * The connection's direction: "reverse" when the node's agent dialled us, "forward" when we dialled its
+   * sshd. Without a connection, the way the next one comes (an `auto` node counts as forward: it dials).
+   */
+  direction: TunnelDirection;
+  /** The agent's address and port, for a reverse connection. */
+  agent: { remoteAddress: string; remotePort: number } | undefined;
   state: TunnelState;
   since: string;
   lastError: { code: string; message: string } | undefined;
@@ -96,6 +108,10 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
     return this.spec.name;
   }
 
+  get mode(): TunnelMode {
+    return this.options.mode ?? DEFAULT_TUNNEL_MODE;
+  }
+
   get currentState(): TunnelState {
     return this.state;
   }
@@ -129,6 +145,20 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
   markUnhealthy(reason: string): void {
     if (this.state !== TunnelState.READY) return;
     this.failConnection(new TunnelClosedError(this.name, reason));
+  }
+
+  /**
+   * A node's agent registered again while its earlier registration carries this tunnel (a reconnect racing
+   * the old connection): the new session takes over without a state change, so new dials keep working;
+   * streams on the old one end with it. Returns false, changing nothing, unless the tunnel is READY over an
+   * agent's connection.
+   */
+  adoptReplacement(session: SshSession): boolean {
+    const current = this.session;
+    if (this.state !== TunnelState.READY || !current?.agent || current === session) return false;
+    this.hold(session);
+    this.log.info('agent connection replaced', { agent: session.agent, previousAgent: current.agent });
+    return true;
   }
 
   /** Opens a stream through this tunnel, waiting for a connection in progress up to the deadline. */
@@ -212,6 +242,9 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
       node: this.name,
       address: this.spec.address,
       sshPort: this.spec.sshPort,
+      mode: this.mode,
+      direction: this.session ? (this.session.agent ? 'reverse' : 'forward') : this.mode === 'reverse' ? 'reverse' : 'forward',
+      agent: this.session?.agent,
       state: this.state,
       since: this.since.toISOString(),
       lastError: this.lastError && { code: this.lastError.code, message: this.lastError.message },
@@ -254,19 +287,24 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
   }
 
   private onConnected(session: SshSession): void {
+    this.hold(session);
+    this.stableTimer = setTimeout(() => {
+      this.attempts = 0;
+    }, this.options.stableAfterMs);
+    this.stableTimer.unref();
+    this.transition([TunnelState.CONNECTING], TunnelState.READY, undefined);
+    this.log.info('tunnel ready', { address: this.spec.address, hostKey: session.hostKeyFingerprint, ...(session.agent && { agent: session.agent }) });
+    for (const waiter of this.takeWaiters()) waiter.resolve();
+  }
+
+  /** Makes `session` the one dials use; its end fails the tunnel only while it is still that one. */
+  private hold(session: SshSession): void {
     this.session = session;
     this.hostKeyFingerprint = session.hostKeyFingerprint;
     session.onClose((err) => {
       if (this.session !== session) return;
       this.failConnection(new TunnelClosedError(this.name, err ? err.message : 'connection closed by the node', { cause: err }));
     });
-    this.stableTimer = setTimeout(() => {
-      this.attempts = 0;
-    }, this.options.stableAfterMs);
-    this.stableTimer.unref();
-    this.transition([TunnelState.CONNECTING], TunnelState.READY, undefined);
-    this.log.info('tunnel ready', { address: this.spec.address, hostKey: session.hostKeyFingerprint });
-    for (const waiter of this.takeWaiters()) waiter.resolve();
   }
 
   /** The READY connection is gone: its streams fail now, and a reconnect is scheduled. */

@@ -250,12 +250,12 @@ test('/status is JSON with version, uptime, readiness and every tunnel, and no u
   assert.equal(res.type, 'application/json');
   const body = JSON.parse(res.body) as Record<string, unknown> & { tunnels: Array<Record<string, unknown>>; ready: Record<string, unknown> };
   const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
-  assert.deepEqual(Object.keys(body).sort(), ['ready', 'tunnels', 'uptimeSeconds', 'version']);
+  assert.deepEqual(Object.keys(body).sort(), ['nodesWithoutTunnel', 'ready', 'tunnels', 'uptimeSeconds', 'version']);
   assert.equal(body.version, version);
   assert.equal(typeof body.uptimeSeconds, 'number');
   assert.deepEqual(body.ready, { ready: true, readyCount: 3, total: 3, reasons: [], readyFraction: 0.5 });
   assert.deepEqual(body.tunnels.map((t) => t.node).sort(), ['n1', 'n2', 'n3']);
-  const allowed = new Set(['node', 'address', 'sshPort', 'state', 'since', 'lastError', 'attempts', 'nextRetryAt', 'hostKeyFingerprint', 'draining', 'openStreams', 'connections', 'inFlightBytes', 'bytesIn', 'bytesOut', 'health']);
+  const allowed = new Set(['node', 'address', 'sshPort', 'mode', 'direction', 'agent', 'state', 'since', 'lastError', 'attempts', 'nextRetryAt', 'hostKeyFingerprint', 'draining', 'openStreams', 'connections', 'inFlightBytes', 'bytesIn', 'bytesOut', 'health']);
   for (const t of body.tunnels) {
     assert.equal(t.state, 'READY');
     assert.match(String(t.hostKeyFingerprint), /^SHA256:/);
@@ -284,9 +284,10 @@ test('/readyz turns 503 with reasons when too few tunnels are READY, and failure
   assert.equal(verbose.status, 503);
   const lines = verbose.body.trimEnd().split('\n');
   assert.equal(lines[0], 'not ready: 1 of 3 tunnels READY (need 50%)');
-  assert.equal(lines.length, 3);
+  assert.equal(lines.length, 4);
   assert.match(verbose.body, /^ {2}n1 (TRANSIENT_FAILURE|CONNECTING): \S/m);
   assert.match(verbose.body, /^ {2}n2 (TRANSIENT_FAILURE|CONNECTING): \S/m);
+  assert.equal(lines[3], 'no tunnel on this replica: n1 (forward), n2 (forward)');
 
   const m = await scrape();
   assert.equal(value(m, 'ssh_egress_tunnel_disconnects_total', 'COUNTER', { reason: 'ERR_TUNNEL_CLOSED' }), 2);

@@ -13,6 +13,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { startSimulatedCluster, type SimulatedCluster } from '../../src/simulator/index.js';
 import { k8sNode, k8sServiceCidr } from '../fixtures/kube-objects.js';
+import { freePort } from '../support/free-port.js';
 import { captureLogger } from '../unit/capture-logger.js';
 import { apiserverRequest, getOver, sendConnect, statusOf } from './http-connect-client.js';
 import { startKubeApiStandIn, type KubeApiStandIn } from './kube-api-server.js';
@@ -25,14 +26,6 @@ let sshPort: number;
 let configFile: string;
 let daemon: Daemon | undefined;
 const logs = captureLogger();
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.1.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -75,7 +68,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kube-daemon-test-'));
   configFile = join(dir, 'ssh-egress.yaml');
   for (let attempt = 0; ; attempt++) {
-    sshPort = await freePort();
+    sshPort = await freePort('127.0.1.1');
     try {
       cluster = await startSimulatedCluster({ nodes: 3, sshPort });
       break;

@@ -3,7 +3,6 @@
 // fed by KubeInventory. The tests run in order on one cluster, each from the state the last one left.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -18,6 +17,7 @@ import { startSimulatedCluster, type SimulatedCluster } from '../../src/simulato
 import { TunnelPool } from '../../src/tunnel/pool.js';
 import type { Tunnel } from '../../src/tunnel/tunnel.js';
 import { k8sNode, k8sServiceCidr, type NodeShape } from '../fixtures/kube-objects.js';
+import { freePort } from '../support/free-port.js';
 import { captureLogger } from '../unit/capture-logger.js';
 import { startKubeApiStandIn, type KubeApiStandIn } from './kube-api-server.js';
 
@@ -32,14 +32,6 @@ const logs = captureLogger();
 const DEBOUNCE_MS = 50;
 
 /** A port free on 127.0.1.1, used by every fake node (each has its own address). */
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.1.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 const nodeObject = (k: number, extra: Partial<NodeShape> = {}) =>
   k8sNode({ name: `n${k}`, address: `127.0.1.${k}`, podCIDR: `198.19.${k}.0/24`, ...extra });
 
@@ -58,7 +50,7 @@ const settle = (): Promise<void> => new Promise((r) => setTimeout(r, DEBOUNCE_MS
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kube-inventory-test-'));
   for (let attempt = 0; ; attempt++) {
-    sshPort = await freePort();
+    sshPort = await freePort('127.0.1.1');
     try {
       cluster = await startSimulatedCluster({ nodes: 5, sshPort });
       break;

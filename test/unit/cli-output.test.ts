@@ -179,7 +179,7 @@ describe('check table', () => {
 describe('status table', () => {
   const now = Date.parse('2025-01-01T00:10:00Z');
   const tunnel = {
-    node: 'n1', address: '198.18.0.11', sshPort: 22, state: 'READY' as const, since: '2025-01-01T00:00:00Z', lastError: undefined,
+    node: 'n1', address: '198.18.0.11', sshPort: 22, mode: 'forward' as const, direction: 'forward' as const, agent: undefined, state: 'READY' as const, since: '2025-01-01T00:00:00Z', lastError: undefined,
     attempts: 0, nextRetryAt: undefined, hostKeyFingerprint: 'SHA256:0123456789abcdefghijklmnop', draining: false,
     openStreams: 3, connections: 2, inFlightBytes: 131072, bytesIn: 2048, bytesOut: 100, health: { lastProbeAt: '2025-01-01T00:09:50Z', rttMs: 4.2, consecutiveFailures: 0, lastProbeError: undefined },
   };
@@ -191,14 +191,17 @@ describe('status table', () => {
       { ...tunnel, node: 'n2', address: '198.18.0.12', state: 'TRANSIENT_FAILURE' as never, since: '2025-01-01T00:09:00Z', attempts: 4,
         lastError: { code: 'ERR_CONNECT', message: 'cannot reach node n2: connection refused (198.18.0.12:22)' },
         nextRetryAt: '2025-01-01T00:10:30Z', hostKeyFingerprint: undefined, openStreams: 0, connections: 0, inFlightBytes: 0, health: undefined },
+      { ...tunnel, node: 'n3', address: '198.18.0.13', mode: 'reverse', direction: 'reverse', agent: { remoteAddress: '203.0.113.9', remotePort: 40022 } },
     ],
+    nodesWithoutTunnel: [{ node: 'n2', mode: 'forward', direction: 'forward', state: 'TRANSIENT_FAILURE', reason: 'cannot reach node n2: connection refused (198.18.0.12:22)' }],
   };
 
   it('state, since, streams, RTT and the last error, as check\'s table', () => {
     assert.deepEqual(renderStatusTable(status, plain, now).trimEnd().split('\n'), [
-      'NODE   ADDRESS       STATE               SINCE   STREAMS    RTT   HOST KEY                 LAST ERROR',
-      'n1     198.18.0.11   READY                 10m         3   4 ms   SHA256:0123456789ab...',
-      'n2     198.18.0.12   TRANSIENT_FAILURE      1m         0      -   -                        cannot reach node n2: connection refused (198.18.0.12:22)',
+      'NODE   ADDRESS       DIRECTION   STATE               SINCE   STREAMS    RTT   HOST KEY                 LAST ERROR',
+      'n1     198.18.0.11   forward     READY                 10m         3   4 ms   SHA256:0123456789ab...',
+      'n2     198.18.0.12   forward     TRANSIENT_FAILURE      1m         0      -   -                        cannot reach node n2: connection refused (198.18.0.12:22)',
+      'n3     198.18.0.13   reverse     READY                 10m         3   4 ms   SHA256:0123456789ab...',
     ]);
     assert.match(renderStatusTable(status, coloured, now), /\x1b\[31mTRANSIENT_FAILURE\x1b\[39m/);
     assert.match(renderStatusWideTable(status, plain, now), /n2 .* 4 +in 30s .*cannot reach node n2/);

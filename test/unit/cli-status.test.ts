@@ -76,7 +76,7 @@ describe('ssh-egress status', () => {
     const r = await status(['--admin', base]);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split('\n');
-    assert.match(lines[0]!, /^NODE\s+ADDRESS\s+STATE\s+SINCE\s+STREAMS\s+RTT\s+HOST KEY\s+LAST ERROR$/);
+    assert.match(lines[0]!, /^NODE\s+ADDRESS\s+DIRECTION\s+STATE\s+SINCE\s+STREAMS\s+RTT\s+HOST KEY\s+LAST ERROR$/);
     assert.match(lines[1]!, /^n1\s+198\.18\.0\.1\s+READY\s+1m\s+2\s+3 ms\s+SHA256:abcdefghijkl\.\.\.$/);
     assert.match(r.stdout, /\nready: 2 of 2 tunnels READY \(need 100%\); daemon 0\.1\.0, up 2h\n$/);
     assert.doesNotMatch(r.stdout, /\x1b\[/, 'no colour on a pipe');
@@ -99,7 +99,7 @@ describe('ssh-egress status', () => {
     writeFileSync(config, `ssh: { user: root }\ninventory: { nodes: [{ name: n1, address: 198.18.0.11 }] }\nlisteners: { admin: { listen: "${base}" } }\n`);
     const r = await status(['--config', config, '-o', 'wide']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^NODE\s+ADDRESS\s+STATE\s+SINCE\s+ATTEMPTS\s+NEXT RETRY\s+STREAMS\s+CONNECTIONS\s+IN FLIGHT\s+BYTES IN\s+BYTES OUT\s+RTT\s+PROBE FAILURES\s+HOST KEY\s+LAST ERROR$/m);
+    assert.match(r.stdout, /^NODE\s+ADDRESS\s+DIRECTION\s+AGENT\s+STATE\s+SINCE\s+ATTEMPTS\s+NEXT RETRY\s+STREAMS\s+CONNECTIONS\s+IN FLIGHT\s+BYTES IN\s+BYTES OUT\s+RTT\s+PROBE FAILURES\s+HOST KEY\s+LAST ERROR$/m);
   });
 
   it('exit 2 when the daemon cannot be asked: nothing listening, or not an ssh-egress admin server', async () => {

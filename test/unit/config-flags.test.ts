@@ -163,3 +163,37 @@ describe('bad flags name the flag', () => {
     });
   }
 });
+
+describe('reverse tunnels: --tunnel, --agent-listen, --agent-host-key, --agent-user-ca', () => {
+  test('ssh.tunnel and listeners.agents from the file; the flags override them', () => {
+    const doc = withValue(withValue(validDoc(), ['ssh', 'tunnel'], 'auto'), ['listeners', 'agents'], { listen: '0.0.0.0:8022', hostKeyFile: 'agent_host_key', userCAFile: 'user_ca.pub' });
+    const config = fromFile(doc);
+    assert.equal(config.ssh.tunnel, 'auto');
+    assert.deepEqual(config.listeners.agents, { host: '0.0.0.0', port: 8022, hostKeyFile: '/etc/ssh-egress/agent_host_key', userCAFile: '/etc/ssh-egress/user_ca.pub' });
+    const flagged = applyFlags(config, { tunnel: 'reverse', agentListen: '198.18.0.1:2222', agentHostKey: '/var/lib/k' });
+    assert.equal(flagged.ssh.tunnel, 'reverse');
+    assert.deepEqual(flagged.listeners.agents, { host: '198.18.0.1', port: 2222, hostKeyFile: '/var/lib/k', userCAFile: '/etc/ssh-egress/user_ca.pub' });
+  });
+
+  test('flags alone; the default direction stays forward (unset)', () => {
+    const config = configFromFlags({ inventory: 'nodes.yaml', agentListen: '[::]:8022', agentHostKey: 'k', agentUserCa: 'ca.pub' });
+    assert.equal(config.ssh.tunnel, undefined);
+    assert.deepEqual(config.listeners.agents, { host: '::', port: 8022, hostKeyFile: resolve('k'), userCAFile: resolve('ca.pub') });
+  });
+
+  test('refusals name the flag or field', () => {
+    const cases: Array<{ flags: ConfigFlags; path: string; message: RegExp }> = [
+      { flags: { inventory: 'n.yaml', tunnel: 'sideways' }, path: '--tunnel', message: /"sideways" is not one of forward, reverse, auto/ },
+      { flags: { inventory: 'n.yaml', agentListen: '0.0.0.0:8022' }, path: '--agent-listen', message: /needs --agent-host-key/ },
+      { flags: { inventory: 'n.yaml', agentHostKey: 'k' }, path: '--agent-host-key', message: /only applies with --agent-listen/ },
+      { flags: { inventory: 'n.yaml', agentUserCa: 'ca.pub' }, path: '--agent-user-ca', message: /only applies with --agent-listen/ },
+      { flags: { inventory: 'n.yaml', agentListen: '8022', agentHostKey: 'k' }, path: '--agent-listen', message: /host:port/ },
+    ];
+    for (const c of cases) {
+      const err = flagError(() => configFromFlags(c.flags));
+      assert.equal(err.path, c.path, JSON.stringify(c.flags));
+      assert.match(err.message, c.message, JSON.stringify(c.flags));
+    }
+    assert.throws(() => fromFile(withValue(validDoc(), ['listeners', 'agents'], { listen: '0.0.0.0:8022' })), /listeners\.agents\.hostKeyFile: required field is missing/);
+  });
+});

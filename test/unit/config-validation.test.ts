@@ -216,6 +216,6 @@ describe('config documents that are not configs', () => {
 
   test('a misspelt key is reported before the required field it leaves missing, with a count of the rest', () => {
     const err = configError('ssh: {usr: root}\ninventory: {file: n}\n');
-    assert.equal(err.message, `${SOURCE}: ssh.usr: unknown field (known fields: user, identityFile, passphraseFile, passphraseEnv, agentSocket, knownHostsFile, trustOnFirstUseFile, insecureIgnoreHostKeys, connectTimeoutMs, handshakeTimeoutMs, keepaliveIntervalMs, keepaliveCountMax, maxConcurrentConnects, connectionWindowBytes, connectionsPerNode) (and 1 more problem)`);
+    assert.equal(err.message, `${SOURCE}: ssh.usr: unknown field (known fields: user, identityFile, passphraseFile, passphraseEnv, agentSocket, knownHostsFile, trustOnFirstUseFile, insecureIgnoreHostKeys, connectTimeoutMs, handshakeTimeoutMs, keepaliveIntervalMs, keepaliveCountMax, maxConcurrentConnects, connectionWindowBytes, connectionsPerNode, tunnel) (and 1 more problem)`);
   });
 });

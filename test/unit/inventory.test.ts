@@ -228,7 +228,7 @@ test('bad input: the message names the file, the node and the field', () => {
       name: 'unknown field (a typo)',
       text: 'nodes:\n  - name: w1\n    address: 198.18.0.1\n    sshport: 2222\n',
       message:
-        'nodes.yaml: nodes[0] (node "w1").sshport: unknown field (known fields: name, address, aliases, sshPort, kubeletPort, podCIDRs, hostKeyFingerprints, labels)',
+        'nodes.yaml: nodes[0] (node "w1").sshport: unknown field (known fields: name, address, aliases, sshPort, kubeletPort, podCIDRs, hostKeyFingerprints, labels, agentKeys, tunnel)',
     },
     {
       name: 'unknown top-level field',
@@ -344,5 +344,23 @@ test('files: errors name the path; missing file; an empty address preference', a
     await assert.rejects(loadInventory(FIXTURE, { addressTypes: [] }), { name: 'InventoryError', message: /addressTypes is empty/ });
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('reverse tunnels: agentKeys are OpenSSH public key lines, tunnel is forward, reverse or auto', () => {
+  const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHnXKgKH8d2EnKF1QCtrtMW4tS2C6HtFSxoO1eqsoI8u n1-agent';
+  const text = `nodes:\n  - name: n1\n    address: 198.18.0.1\n    tunnel: reverse\n    agentKeys: ["  ${key}  "]\n  - name: n2\n    address: 198.18.0.2\n`;
+  assert.deepEqual(parseInventory(text, 'nodes.yaml'), [
+    spec('n1', '198.18.0.1', { tunnel: 'reverse', agentKeys: [key] }),
+    spec('n2', '198.18.0.2'),
+  ]);
+  const cases = [
+    { value: 'tunnel: sideways', message: /nodes\[0\] \(node "n1"\)\.tunnel: "sideways" is not one of forward, reverse, auto$/ },
+    { value: 'agentKeys: ["ssh-ed25519 AAAA"]', message: /nodes\[0\] \(node "n1"\)\.agentKeys\[0\]: .* is not an OpenSSH public key line/ },
+    { value: 'agentKeys: ["SHA256:abc"]', message: /agentKeys\[0\]: .* is not an OpenSSH public key line/ },
+  ];
+  for (const c of cases) {
+    const err = inventoryError(() => parseInventory(`nodes:\n  - name: n1\n    address: 198.18.0.1\n    ${c.value}\n`, 'nodes.yaml'));
+    assert.match(err.message, c.message, c.value);
   }
 });

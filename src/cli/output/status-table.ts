@@ -14,6 +14,8 @@ interface StatusColumn extends Column {
 const STATUS_COLUMNS: readonly StatusColumn[] = [
   { header: 'NODE', cell: (t) => t.node },
   { header: 'ADDRESS', cell: (t) => addressOf(t) },
+  { header: 'DIRECTION', cell: (t) => t.direction },
+  { header: 'AGENT', wide: true, cell: (t) => agentOf(t) },
   { header: 'STATE', cell: (t) => stateCell(t) },
   { header: 'SINCE', align: 'right', cell: (t, now) => formatAge(t.since, now) },
   { header: 'ATTEMPTS', align: 'right', wide: true, cell: (t) => String(t.attempts) },
@@ -69,6 +71,13 @@ function stateCell(t: TunnelStatus): Cell {
 function addressOf(t: TunnelStatus): string {
   if (t.sshPort === 22) return t.address;
   return t.address.includes(':') ? `[${t.address}]:${t.sshPort}` : `${t.address}:${t.sshPort}`;
+}
+
+/** Where a reverse tunnel's agent connects from. */
+function agentOf(t: TunnelStatus): string {
+  if (!t.agent) return '-';
+  const { remoteAddress: host, remotePort: port } = t.agent;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** The connection's last error, else the health probe's: what an operator needs first. */
