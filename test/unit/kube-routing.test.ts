@@ -45,8 +45,8 @@ const route = (target: Parameters<Dialer['resolve']>[0]) => {
 test('kubelet requests (logs, exec, port-forward) go to the node\'s kubelet port from daemonEndpoints', () => {
   assert.equal(route({ kind: 'kubelet', node: 'worker-b' }), 'worker-b 198.18.0.12:10255 kubelet');
   // kube-apiserver dials the address its --kubelet-preferred-address-types picked, or the node name.
-  assert.equal(route('198.18.0.12:10255'), 'worker-b 198.18.0.12:10255 node');
-  assert.equal(route('worker-b:10255'), 'worker-b 198.18.0.12:10255 node');
+  assert.equal(route('198.18.0.12:10255'), 'worker-b 198.18.0.12:10255 kubelet');
+  assert.equal(route('worker-b:10255'), 'worker-b 198.18.0.12:10255 kubelet');
 });
 
 test('node proxy to other ports (/api/v1/nodes/NAME:9100/proxy) goes to that node', () => {
@@ -54,10 +54,10 @@ test('node proxy to other ports (/api/v1/nodes/NAME:9100/proxy) goes to that nod
 });
 
 test('host names that are a node\'s name, Hostname or InternalDNS address route to it, dialled at its address', () => {
-  assert.equal(route('ip-198-18-0-11.ec2.internal:10250'), 'ip-198-18-0-11.ec2.internal 198.18.0.11:10250 node');
-  assert.equal(route('IP-198-18-0-11.EU-WEST-1.compute.internal.:10250'), 'ip-198-18-0-11.ec2.internal 198.18.0.11:10250 node');
+  assert.equal(route('ip-198-18-0-11.ec2.internal:10250'), 'ip-198-18-0-11.ec2.internal 198.18.0.11:10250 kubelet');
+  assert.equal(route('IP-198-18-0-11.EU-WEST-1.compute.internal.:10250'), 'ip-198-18-0-11.ec2.internal 198.18.0.11:10250 kubelet');
   // An IP alias (ExternalIP) is the node too, and dialled as given.
-  assert.equal(route('198.18.100.11:10250'), 'ip-198-18-0-11.ec2.internal 198.18.100.11:10250 node');
+  assert.equal(route('198.18.100.11:10250'), 'ip-198-18-0-11.ec2.internal 198.18.100.11:10250 kubelet');
 });
 
 test('pod IPs and endpoint IPs (which are pod IPs) go to the node whose pod CIDRs hold them, IPv4 and IPv6', () => {
