@@ -9,7 +9,7 @@ import { isDns1123Subdomain } from '../net/hostname.js';
 import { notCidr } from '../options/option-rules.js';
 import { positiveInt } from './connection-options.js';
 import { COMMAND_SUMMARIES } from './command-summaries.js';
-import { exitStatusFor } from './exit-status.js';
+import { reportFailure } from './command-failure.js';
 
 interface AgentFlags {
   server: string[];
@@ -107,8 +107,7 @@ Examples:
       await untilStopSignal();
       await agent.stop();
     } catch (err) {
-      process.stderr.write(`ssh-egress agent: ${(err as Error).message}\n`);
-      setExitCode(exitStatusFor(err));
+      setExitCode(reportFailure('agent', err));
     }
   });
   return command;

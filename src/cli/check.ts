@@ -8,7 +8,8 @@ import { loadNodes } from '../runtime/index.js';
 import { loadKubeletTls } from '../tls/kubelet-tls.js';
 import { selectNodes } from './check-select-nodes.js';
 import { addConnectionOptions, commandLogger, configFromCommandLine, positiveInt, type ConnectionFlags } from './connection-options.js';
-import { EXIT, exitStatusFor } from './exit-status.js';
+import { reportFailure } from './command-failure.js';
+import { EXIT } from './exit-status.js';
 import { paletteFor } from './output/colour.js';
 import { checkSummary, renderCheckTable, renderCheckWideTable } from './output/check-table.js';
 import { progressLine } from './output/progress.js';
@@ -74,8 +75,7 @@ Examples:
       report(results, flags.output, options.kubelet !== undefined && options.kubelet.tls.ca === undefined);
       setExitCode(results.every((r) => r.ok) ? EXIT.OK : EXIT.FAILED);
     } catch (err) {
-      process.stderr.write(`ssh-egress check: ${(err as Error).message}\n`);
-      setExitCode(exitStatusFor(err));
+      setExitCode(reportFailure('check', err));
     }
   });
   return command;

@@ -4,7 +4,7 @@ import { COMMAND_SUMMARIES } from './command-summaries.js';
 import { Daemon } from '../daemon/daemon.js';
 import { DEMO_LISTENERS, demoInstructions, startDemo, type Demo } from '../daemon/demo.js';
 import { addConnectionOptions, addListenerOptions, configFromCommandLine, type ConnectionFlags } from './connection-options.js';
-import { exitStatusFor } from './exit-status.js';
+import { reportFailure } from './command-failure.js';
 
 interface DaemonFlags extends ConnectionFlags {
   demo?: boolean;
@@ -38,8 +38,7 @@ Examples:
       if (demo) process.stdout.write(demoInstructions(demo, listenersFor(flags), invocation()));
       await runUntilStopped(daemon);
     } catch (err) {
-      process.stderr.write(`ssh-egress daemon: ${(err as Error).message}\n`);
-      setExitCode(exitStatusFor(err));
+      setExitCode(reportFailure('daemon', err));
     } finally {
       await demo?.stop();
     }

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { COMMAND_SUMMARIES } from './command-summaries.js';
-import { exitStatusFor } from './exit-status.js';
+import { reportFailure } from './command-failure.js';
 import { addConnectionOptions, positiveInt } from './connection-options.js';
 import type { DialFlags } from './dial-flags.js';
 
@@ -36,8 +36,7 @@ Examples:
       const run = throughDaemon ? (await import('./dial-through-daemon.js')).dialThroughDaemon : (await import('./dial-own-tunnel.js')).dialOwnTunnel;
       await run(target, flags);
     } catch (err) {
-      process.stderr.write(`ssh-egress dial: ${(err as Error).message}\n`);
-      setExitCode(exitStatusFor(err));
+      setExitCode(reportFailure('dial', err));
     }
   });
   return command;

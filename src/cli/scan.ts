@@ -7,7 +7,8 @@ import { ConfigError, ConnectError } from '../errors.js';
 import { formatHashedKnownHostsLines, formatKnownHostsLine } from '../hostkeys/known-hosts.js';
 import { selectNodes } from './check-select-nodes.js';
 import { addConnectionOptions, configFromCommandLine, positiveInt, type ConnectionFlags } from './connection-options.js';
-import { EXIT, exitStatusFor } from './exit-status.js';
+import { reportFailure } from './command-failure.js';
+import { EXIT } from './exit-status.js';
 import { scanNode, SCAN_KEY_TYPES, type NodeScan, type ScanKeyType } from '../ssh/scan-host-keys.js';
 
 interface ScanFlags extends ConnectionFlags {
@@ -61,8 +62,7 @@ Examples:
       }
       setExitCode(failed === 0 ? EXIT.OK : EXIT.FAILED);
     } catch (err) {
-      process.stderr.write(`ssh-egress scan: ${(err as Error).message}\n`);
-      setExitCode(exitStatusFor(err));
+      setExitCode(reportFailure('scan', err));
     }
   });
   return command;

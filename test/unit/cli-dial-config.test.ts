@@ -23,10 +23,10 @@ interface Result {
 }
 
 /** Runs the CLI from the repository root, so relative paths in the config must resolve against its own directory. */
-function dial(args: string[], stdin: Buffer = Buffer.alloc(0)): Promise<Result> {
+function dial(args: string[], stdin: Buffer = Buffer.alloc(0), env: NodeJS.ProcessEnv = process.env): Promise<Result> {
   const argv = ['--conditions=source', '--import', 'tsx', 'bin/ssh-egress.ts', 'dial', ...args];
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, argv, { cwd: ROOT, encoding: 'buffer', timeout: 30_000 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, argv, { cwd: ROOT, env, encoding: 'buffer', timeout: 30_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr: stderr.toString('utf8') });
     });
@@ -93,6 +93,18 @@ describe('ssh-egress dial --config', () => {
     const none = await dial(['-l', 'root', '198.19.1.7:7']);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /^ssh-egress dial: --inventory: is required \(or give --config/);
+  });
+
+  test('a problem the pool finds in flag-given settings is told by its flag', async () => {
+    const inventory = join(dir, 'nodes.yaml');
+    await writeFile(inventory, YAML.stringify({ nodes: cluster.nodes }));
+    const { SSH_AUTH_SOCK: _agent, ...noAgent } = process.env;
+    const r = await dial(['--inventory', inventory, '-l', cluster.user, `${cluster.clusterIP}:${ECHO_PORT}`], Buffer.alloc(0), noAgent);
+    assert.equal(r.code, 2);
+    assert.equal(
+      r.stderr,
+      'ssh-egress dial: -i/--identity (or ssh.identityFile in a config file): give a private key file, or run an ssh-agent (no SSH_AUTH_SOCK is set)\n',
+    );
   });
 
   test('a bad flag value over a good file exits 2 naming the flag', async () => {
