@@ -2,10 +2,11 @@
 // `dial --connect-socket` to its first byte through a daemon front end already holding the tunnel. Each
 // command runs in turn with `node -e 0` (A B A B ...) and the ratio is taken pair by pair, so a machine
 // whose speed drifts during the run does not skew it.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { buildCli, CLI } from './lib/build-cli.js';
 import type { Benchmark } from './lib/context.js';
 import { startPool } from './lib/pool.js';
 import { track } from './lib/proc.js';
@@ -14,7 +15,6 @@ import { figure, median } from './lib/stats.js';
 import { HttpConnectFrontend } from '../src/frontends/http-connect-server.js';
 import { silentLogger } from '../src/log.js';
 
-const CLI = 'dist/bin/ssh-egress.js';
 /** The issue's bounds: start-up within 2x bare node, a daemon-carried dial's first byte within 3x. */
 const START_BOUND = 2;
 const DIAL_BOUND = 3;
@@ -30,8 +30,7 @@ export const cli: Benchmark = {
   name: 'cli',
   async run(env, options, log) {
     const runs = Math.max(10, options.runs);
-    const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-    if (build.status !== 0) throw new Error('cli: the build failed');
+    buildCli('cli');
     const node = env.nodes[0]!;
     const ours = await startPool(env.keys, [node.spec]);
     const dir = mkdtempSync(path.join(tmpdir(), 'ssh-egress-bench-cli-'));

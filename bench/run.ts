@@ -12,13 +12,14 @@ import { makeKeys, startSshd } from './lib/sshd.js';
 import { stop } from './lib/proc.js';
 import { aggregate } from './aggregate.js';
 import { cli } from './cli.js';
+import { proxyCommand } from './proxy-command.js';
 import { daemon } from './daemon.js';
 import { fairness } from './fairness.js';
 import { latency } from './latency.js';
 import { scale as scaleBench } from './scale.js';
 import { throughput } from './throughput.js';
 
-const BENCHMARKS: Benchmark[] = [throughput, aggregate, latency, fairness, scaleBench, daemon, cli];
+const BENCHMARKS: Benchmark[] = [throughput, aggregate, latency, fairness, scaleBench, daemon, cli, proxyCommand];
 const BEGIN = '<!-- bench:begin -->';
 const END = '<!-- bench:end -->';
 /** Nothing may run longer than this, whatever happens. */
