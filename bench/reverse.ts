@@ -143,6 +143,8 @@ export const reverse: Benchmark = {
         'opens a forwarded-tcpip channel with SOCKS5 inside per stream. Agents: stock OpenSSH `ssh -N -R 0 -c aes128-gcm@openssh.com` and ' +
         '`ssh-egress agent` (ssh2, whose first cipher is aes128-gcm), each in its own process and pool; every path uses aes128-gcm. ' +
         `Throughput as in section 1, dial to first byte as in section 3 (${options.runs} runs, interleaved; ${Math.ceil(scaled(DIALS, options, options.runs) / options.runs)} dials per path and run). ` +
+        'A reverse dial has one round trip more than a forward one: SSH sends nothing in a channel before its open is confirmed, so ' +
+        'the SOCKS5 greeting and CONNECT follow the open and the agent connects to the destination only then (forward: sshd connects within the open). ' +
         scale.method,
       tables: [...streams.tables, ...scale.tables],
       notes: [...streams.notes, ...scale.notes],
