@@ -1,4 +1,4 @@
-// 7. CLI start-up: the built CLI's --version and --help beside bare `node -e 0` and OpenSSH's `ssh -V`, and
+// 8. CLI start-up: the built CLI's --version and --help beside bare `node -e 0` and OpenSSH's `ssh -V`, and
 // `dial --connect-socket` to its first byte through a daemon front end already holding the tunnel. Each
 // command runs in turn with `node -e 0` (A B A B ...) and the ratio is taken pair by pair, so a machine
 // whose speed drifts during the run does not skew it.
@@ -75,7 +75,7 @@ export const cli: Benchmark = {
       rmSync(dir, { recursive: true, force: true });
     }
     return {
-      title: 'CLI start-up',
+      title: '8. CLI start-up',
       method:
         `Wall time of one whole process (spawn to exit, or to the first byte on stdout for dial), ${runs} runs each after one warm-up, ` +
         'each run paired with a `node -e 0` run; the ratio is the median of the pairs\' ratios. dial goes through an HTTP CONNECT front ' +

@@ -1,4 +1,4 @@
-// 8. OpenSSH through a ProxyCommand: `ssh node true` with the stream carried by `ssh-egress dial` through a
+// 9. OpenSSH through a ProxyCommand: `ssh node true` with the stream carried by `ssh-egress dial` through a
 // running daemon, by `ssh-egress dial` with tunnels of its own, by `ssh -W` through a ControlMaster, by a new
 // `ssh -W` connection each time, and with no ProxyCommand at all (the floor). The commands run round-robin, so
 // a machine whose speed drifts during the run affects them all alike.
@@ -66,7 +66,7 @@ export const proxyCommand: Benchmark = {
     const daemon = med('ssh-egress dial --connect-socket (daemon)');
     const rows = variants.map((v) => [v.name, fmt(figure(samples.get(v.name)!), 1), ratio(med(v.name), direct), ratio(med(v.name), controlMaster)]);
     return {
-      title: 'OpenSSH ProxyCommand',
+      title: '9. OpenSSH ProxyCommand',
       method:
         `Wall time of \`ssh -o ProxyCommand=... ${USER}@n1 true\` (a whole SSH login that runs \`true\`), ${runs} rounds after one warm-up, ` +
         'the variants in turn within each round. The daemon variant asks an HTTP CONNECT front end on a Unix socket whose pool already ' +

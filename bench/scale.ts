@@ -1,37 +1,19 @@
 // 5. Scale: 1,000 nodes (in-process fake sshd servers in a child process) from cold start to all READY, with
 // the pool alone in another fresh process: time, RSS per idle tunnel, then 10,000 concurrent streams.
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Benchmark } from './lib/context.js';
 import { scaled } from './lib/context.js';
 import type { NodeAddress } from './lib/fake-nodes-main.js';
-import { stop, track } from './lib/proc.js';
+import { forkTs, reply } from './lib/child.js';
+import { stop } from './lib/proc.js';
 import { fmt, verdict } from './lib/report.js';
 import type { ScaleRequest, ScaleResult } from './lib/scale-pool-main.js';
 import { figure, MiB } from './lib/stats.js';
 
 const KiB = 1024;
 const USER = 'egress';
-
-function forkTs(file: string, args: string[] = []): ChildProcess {
-  const script = fileURLToPath(new URL(file, import.meta.url));
-  return track(fork(script, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-}
-
-function reply<T>(child: ChildProcess, key: 'ready' | 'result', timeoutMs: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${key} from child within ${timeoutMs} ms`)), timeoutMs);
-    child.once('exit', (code) => reject(new Error(`child exited (${code}) before ${key}`)));
-    child.on('message', (msg: Record<string, unknown>) => {
-      clearTimeout(timer);
-      if (msg.error) reject(new Error(String(msg.error)));
-      else if (key in msg) resolve(msg[key] as T);
-    });
-  });
-}
 
 export const scale: Benchmark = {
   name: 'scale',
@@ -40,12 +22,12 @@ export const scale: Benchmark = {
     const streams = scaled(10_000, options, 100);
     const runs = Math.min(options.runs, 3);
     const dir = mkdtempSync(path.join(tmpdir(), 'ssh-egress-scale-'));
-    const nodesProcess = forkTs('./lib/fake-nodes-main.ts', [String(nodeCount), dir, USER]);
+    const nodesProcess = forkTs('./fake-nodes-main.ts', [String(nodeCount), dir, USER]);
     const results: ScaleResult[] = [];
     try {
       const nodes = await reply<NodeAddress[]>(nodesProcess, 'ready', 60_000);
       for (let run = 0; run < runs; run++) {
-        const poolProcess = forkTs('./lib/scale-pool-main.ts');
+        const poolProcess = forkTs('./scale-pool-main.ts');
         const request: ScaleRequest = {
           nodes, user: USER, identityFile: path.join(dir, 'id_ed25519'), knownHostsFile: path.join(dir, 'known_hosts'), streams,
         };

@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream';
 import ssh2 from 'ssh2';
 import { FakeSshNode } from '../../src/simulator/fake-node.js';
 import { generateEd25519 } from '../../src/simulator/ssh-keys.js';
+import { spreadAddress } from './spread-address.js';
 
 export interface NodeAddress {
   name: string;
@@ -28,8 +29,7 @@ for (let i = 0; i < count; i++) {
   nodes.push(
     new FakeSshNode({
       name: `s${i + 1}`,
-      // 250 nodes per /24 on loopback, each with its own ephemeral port.
-      address: `127.0.${10 + Math.floor(i / 250)}.${(i % 250) + 1}`,
+      address: spreadAddress(i), // each with its own ephemeral port
       port: 0,
       hostKey: host.private,
       user,
@@ -41,7 +41,7 @@ for (let i = 0; i < count; i++) {
   );
 }
 await Promise.all(nodes.map((n) => n.start()));
-const addresses: NodeAddress[] = nodes.map((n, i) => ({ name: n.name, address: `127.0.${10 + Math.floor(i / 250)}.${(i % 250) + 1}`, port: n.listenPort }));
+const addresses: NodeAddress[] = nodes.map((n, i) => ({ name: n.name, address: spreadAddress(i), port: n.listenPort }));
 writeFileSync(path.join(dir, 'id_ed25519'), client.private, { mode: 0o600 });
 writeFileSync(path.join(dir, 'known_hosts'), addresses.map((a) => `[${a.address}]:${a.port} ${hostPublic}`).join('\n') + '\n');
 process.on('disconnect', () => process.exit(0));

@@ -25,3 +25,9 @@ export function rssPeak(everyMs = 10): { stop(): number } {
     },
   };
 }
+
+/** RSS and JS heap in use after a full GC: what a set of idle objects costs, compared before and after. */
+export async function settledMemory(): Promise<{ rss: number; heap: number }> {
+  await settle();
+  return { rss: rss(), heap: process.memoryUsage().heapUsed };
+}

@@ -16,7 +16,13 @@ export interface BenchPool {
   close(): Promise<void>;
 }
 
-export async function startPool(keys: SshKeys, nodes: NodeSpec[], extra: Partial<TunnelPoolOptions> = {}): Promise<BenchPool> {
+/** `beforeReady` runs after setNodes and before waiting for READY (to attach an agent server, start agents). */
+export async function startPool(
+  keys: SshKeys,
+  nodes: NodeSpec[],
+  extra: Partial<TunnelPoolOptions> = {},
+  beforeReady?: (pool: TunnelPool) => Promise<void>,
+): Promise<BenchPool> {
   const pool = new TunnelPool({
     user: USER,
     identityFile: keys.identityFile,
@@ -25,7 +31,13 @@ export async function startPool(keys: SshKeys, nodes: NodeSpec[], extra: Partial
     ...extra,
   });
   pool.setNodes(nodes);
-  await pool.ready({ timeoutMs: 30_000 });
+  try {
+    await beforeReady?.(pool);
+    await pool.ready({ timeoutMs: 30_000 });
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
   const dialer = new Dialer(pool, { allowedCIDRs: ['127.0.0.1/32'] });
   return {
     pool,

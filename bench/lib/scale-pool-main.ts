@@ -3,7 +3,7 @@
 import { Dialer } from '../../src/dialer/dialer.js';
 import type { NodeSpec } from '../../src/nodes/node-spec.js';
 import { TunnelPool } from '../../src/tunnel/pool.js';
-import { rss, rssPeak, settle } from './memory.js';
+import { rss, rssPeak, settledMemory } from './memory.js';
 import type { NodeAddress } from './fake-nodes-main.js';
 import { PING } from './traffic.js';
 
@@ -41,17 +41,13 @@ async function measure(req: ScaleRequest): Promise<ScaleResult> {
     ...(req.maxConcurrentConnects && { maxConcurrentConnects: req.maxConcurrentConnects }),
   });
   const dialer = new Dialer(pool, { allowedCIDRs: ['127.0.0.1/32'] });
-  await settle();
-  const rssBefore = rss();
-  const heapBefore = process.memoryUsage().heapUsed;
+  const { rss: rssBefore, heap: heapBefore } = await settledMemory();
   const t0 = performance.now();
   pool.setNodes(specs);
   await pool.ready({ timeoutMs: 120_000 });
   const readyMs = performance.now() - t0;
   await new Promise((r) => setTimeout(r, 500)); // late post-auth messages (host keys) settle
-  await settle();
-  const rssReady = rss();
-  const heapReady = process.memoryUsage().heapUsed;
+  const { rss: rssReady, heap: heapReady } = await settledMemory();
 
   // Streams: round-robin over the nodes, all open at once, each echoing one ping. The fake nodes answer
   // every channel with an in-memory echo, whatever the destination: nothing is dialled for real.
