@@ -32,10 +32,23 @@ export interface ReverseDaemonOptions {
   socks: string;
 }
 
+/** Options for one replica whose admin, HTTP CONNECT and SOCKS5 listeners take loopback ports portBase..+2. */
+export function replicaOptions(o: { dir: string; name: string; reverseNode: TopologyNode; agentKey: AgentKey; agentListen: { host: string; port: number }; portBase: number }): ReverseDaemonOptions {
+  const { agentKey, portBase, ...rest } = o;
+  return {
+    ...rest,
+    agentKeys: [agentKey.publicLine],
+    admin: `127.0.0.1:${portBase}`,
+    connect: `127.0.0.1:${portBase + 1}`,
+    socks: `127.0.0.1:${portBase + 2}`,
+  };
+}
+
 export interface ReverseDaemon {
   daemon: DaemonProcess;
   /** `[host]:port key`, as the daemon logged it for nodes' known_hosts. */
   knownHostsLine: string;
+  options: ReverseDaemonOptions;
 }
 
 /** Starts the daemon and waits for its agent listener and its forward tunnels. Keepalive is 1 s x 3. */
@@ -73,7 +86,7 @@ export async function startReverseDaemon(t: Topology, o: ReverseDaemonOptions): 
     daemon.kill();
     throw err;
   }
-  return { daemon, knownHostsLine: String(daemon.logEntries('agent listener ready')[0]?.knownHostsLine) };
+  return { daemon, knownHostsLine: String(daemon.logEntries('agent listener ready')[0]?.knownHostsLine), options: o };
 }
 
 export interface TunnelStatusEntry {

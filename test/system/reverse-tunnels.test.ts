@@ -16,7 +16,7 @@ import type { DaemonProcess } from './daemon-process.js';
 import { allowInboundConnections, dropInboundConnections, tcpConnects } from './nat.js';
 import { nodeExec, loadTopology } from './topology.js';
 import { stockSshAgent, type NodeProcess, type StockSshAgentOptions } from './node-process.js';
-import { createAgentKey, daemonStatus, nodeState, startReverseDaemon, statusOf as tunnelOf, type AgentKey } from './reverse-daemon.js';
+import { createAgentKey, daemonStatus, nodeState, replicaOptions, startReverseDaemon, statusOf as tunnelOf, type AgentKey } from './reverse-daemon.js';
 
 const t = loadTopology();
 const natted = t.nodes[t.nodes.length - 1]!;
@@ -25,6 +25,7 @@ const dir = join(t.dir, 'reverse-tunnels');
 const AGENT_PORT = 8022;
 const CONNECT = '127.0.0.1:18242';
 const viaConnect = ['-p', '-x', `http://${CONNECT}`];
+const connectToProxy = (): net.Socket => net.connect({ host: '127.0.0.1', port: Number(CONNECT.split(':')[1]) });
 const viaSocks = ['--socks5-hostname', '127.0.0.1:18243'];
 /** Keepalive is 1 s x 3 on both sides: a dead agent is found in about 4 s; this is a generous multiple. */
 const KEEPALIVE_BOUND_MS = 15_000;
@@ -49,16 +50,7 @@ function registerAgent(): void {
 before(async () => {
   key = await createAgentKey(dir, natted.name);
   await dropInboundConnections(t, natted);
-  ({ daemon, knownHostsLine } = await startReverseDaemon(t, {
-    dir,
-    name: 'replica',
-    reverseNode: natted,
-    agentKeys: [key.publicLine],
-    agentListen: { host: t.cpAddress, port: AGENT_PORT },
-    admin: '127.0.0.1:18241',
-    connect: CONNECT,
-    socks: '127.0.0.1:18243',
-  }));
+  ({ daemon, knownHostsLine } = await startReverseDaemon(t, replicaOptions({ dir, name: 'replica', reverseNode: natted, agentKey: key, agentListen: { host: t.cpAddress, port: AGENT_PORT }, portBase: 18241 })));
   writeFileSync(knownHostsFile, `${knownHostsLine}\n`);
 });
 
@@ -77,7 +69,7 @@ function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
 
 /** A CONNECT stream to the pod's echo port, checked with a first exchange. */
 async function openEcho(): Promise<net.Socket> {
-  const reply = await sendConnect(net.connect({ host: '127.0.0.1', port: 18242 }), apiserverRequest(`${pod}:${t.ports.echo}`));
+  const reply = await sendConnect(connectToProxy(), apiserverRequest(`${pod}:${t.ports.echo}`));
   assert.equal(reply.head, ESTABLISHED);
   const socket = reply.socket as net.Socket;
   socket.on('error', () => undefined); // losing the agent may end it with a reset: 'close' is what counts
@@ -90,7 +82,7 @@ async function openEcho(): Promise<net.Socket> {
 /** A new dial to the node with no agent: refused at once with a typed error, long before the 30 s dial timeout. */
 async function assertDialRefusedFast(): Promise<void> {
   const started = Date.now();
-  const { text } = await exchange(net.connect({ host: '127.0.0.1', port: 18242 }), apiserverRequest(`${pod}:${t.ports.echo}`));
+  const { text } = await exchange(connectToProxy(), apiserverRequest(`${pod}:${t.ports.echo}`));
   assert.ok([502, 503].includes(statusOf(text)), text);
   assert.match(text, /ERR_[A-Z_]+/);
   assert.ok(Date.now() - started < 5_000, `refused after ${Date.now() - started} ms`);
@@ -145,7 +137,7 @@ test('bytes are exact both ways through the reverse tunnel (sha256 of 4 MiB up, 
   writeFileSync(file, upload);
   const hex = await curlOk([...viaConnect, '--data-binary', `@${file}`, `http://${pod}:${t.ports.podHttp}/sha256`]);
   assert.equal(hex.trim(), sha256(upload));
-  const reply = await sendConnect(net.connect({ host: '127.0.0.1', port: 18242 }), apiserverRequest(`${pod}:${t.ports.echo}`));
+  const reply = await sendConnect(connectToProxy(), apiserverRequest(`${pod}:${t.ports.echo}`));
   assert.equal(reply.head, ESTABLISHED);
   const payload = randomBytes(4 * 1024 * 1024 + 7);
   assert.equal(sha256(await roundTrip(reply.socket.resume(), payload)), sha256(payload));
@@ -184,7 +176,7 @@ test('an agent\'s `ssh -L` through the daemon is refused (no way into the contro
   const refusedBefore = await daemon.metric('ssh_egress_agent_refused_channels_total');
   // From the node, try to reach the daemon's own admin server through the agent listener.
   const local = agent({ forwards: ['-L', '127.0.0.1:18299:127.0.0.1:18241'], extra: ['-o', 'LogLevel=INFO'] });
-  let attempt = await nodeExec(t, natted, ['curl', '-sS', '--max-time', '5', 'http://127.0.0.1:18299/status']);
+  let attempt = { code: 7, stdout: '', stderr: '' };
   await daemon.waitUntil('ssh -L to listen', async () => {
     attempt = await nodeExec(t, natted, ['curl', '-sS', '--max-time', '5', 'http://127.0.0.1:18299/status']);
     return attempt.code !== 7; // 7: nothing listens yet
@@ -192,7 +184,7 @@ test('an agent\'s `ssh -L` through the daemon is refused (no way into the contro
   assert.notEqual(attempt.code, 0, 'nothing came back through the forward');
   assert.doesNotMatch(attempt.stdout, /tunnels/);
   await daemon.waitUntil('the refusal in the daemon\'s log', () => daemon.logEntries('agent channel refused').some((e) => e.channel === 'direct-tcpip' && e.destination === '127.0.0.1:18241'));
-  assert.match(local.stderr(), /open failed/, local.stderr());
+  await daemon.waitUntil('ssh to report the refusal', () => /open failed/.test(local.stderr()));
   assert.equal(await daemon.metric('ssh_egress_agent_refused_channels_total'), refusedBefore + 1);
   local.kill();
   const still = tunnelOf(natted.name, await daemonStatus(daemon));
