@@ -1,24 +1,36 @@
 import { hostname } from 'node:os';
-import type { ListenerSettings } from '../config/config-types.js';
+import type { ListenerSettings, SshSettings } from '../config/config-types.js';
 import type { Logger } from '../log.js';
 import { isUnspecifiedAddress } from '../net/address.js';
 import { loadOrCreateAgentHostKey } from '../ssh/agent-host-key.js';
-import { AgentServer } from '../ssh/agent-server.js';
+import { AgentServer, type AgentServerOptions } from '../ssh/agent-server.js';
 import { loadTrustedUserCAs } from '../ssh/agent-user-ca.js';
 import type { TunnelPool } from '../tunnel/pool.js';
 
 type AgentListenerSettings = NonNullable<ListenerSettings['agents']>;
 
 /**
+ * The config's SSH keepalive applies to agent connections too: a frozen or cut-off agent (no FIN ever
+ * comes) is found within the same bound as a dead forward tunnel, not at the listener's built-in default.
+ */
+export function agentKeepalive(ssh: Pick<SshSettings, 'keepaliveIntervalMs' | 'keepaliveCountMax'>): Pick<AgentServerOptions, 'keepaliveIntervalMs' | 'keepaliveCountMax'> {
+  return {
+    ...(ssh.keepaliveIntervalMs !== undefined && { keepaliveIntervalMs: ssh.keepaliveIntervalMs }),
+    ...(ssh.keepaliveCountMax !== undefined && { keepaliveCountMax: ssh.keepaliveCountMax }),
+  };
+}
+
+/**
  * Opens the listener node agents dial in to and attaches it to the pool. Logs the known_hosts line nodes
  * need (public key only), naming this host when the listener takes every address.
  */
-export async function startAgentListener(settings: AgentListenerSettings, pool: TunnelPool, log: Logger): Promise<AgentServer> {
+export async function startAgentListener(settings: AgentListenerSettings, ssh: SshSettings, pool: TunnelPool, log: Logger): Promise<AgentServer> {
   const hostKey = await loadOrCreateAgentHostKey(settings.hostKeyFile);
   const userCAs = settings.userCAFile === undefined ? undefined : await loadTrustedUserCAs(settings.userCAFile);
   const server = new AgentServer({
     hostKey: hostKey.privateKey,
     lookupNode: pool.agentNode,
+    ...agentKeepalive(ssh),
     ...(userCAs && { userCAs }),
     logger: log.child({ component: 'agents' }),
   });

@@ -137,7 +137,7 @@ export class Daemon {
   private async openListeners(): Promise<void> {
     const { connect, socks, admin, agents } = this.config.listeners;
     if (agents) {
-      this.agents = await startAgentListener(agents, this.pool, this.log);
+      this.agents = await startAgentListener(agents, this.config.ssh, this.pool, this.log);
       this.metrics.addAgentServer(this.agents);
     }
     const { maxConnections, maxConnectionsPerClient } = this.config.limits ?? {};

@@ -1,15 +1,14 @@
 // The daemon as an operator runs it: a real `ssh-egress daemon` process against real sshd, driven by
 // signals and real clients. Reload keeps unchanged tunnels, a bad reload changes nothing, SIGTERM drains.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { stringify } from 'yaml';
 import { apiserverRequest, ESTABLISHED, sendConnect } from '../integration/http-connect-client.js';
+import { DaemonProcess, metricValue } from './daemon-process.js';
 import { namespacePids, processName } from './netns.js';
 import { loadTopology } from './topology.js';
 
@@ -18,8 +17,7 @@ const configFile = join(t.dir, 'daemon.yaml');
 const inventoryFile = join(t.dir, 'daemon-nodes.yaml');
 const socketPath = join(t.dir, 'egress.sock');
 const admin = '127.0.0.1:18132';
-let daemon: ChildProcess;
-let stderr = '';
+let daemon: DaemonProcess;
 
 function writeConfig(nodes: string[], extra: Record<string, unknown> = {}): void {
   writeFileSync(inventoryFile, stringify({ nodes: t.nodes.filter((n) => nodes.includes(n.name)).map((n) => ({ name: n.name, address: n.address, podCIDRs: [n.podCIDR] })) }));
@@ -38,19 +36,8 @@ function writeConfig(nodes: string[], extra: Record<string, unknown> = {}): void
   );
 }
 
-async function get(path: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(`http://${admin}${path}`);
-  return { status: res.status, body: await res.text() };
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; daemon stderr:\n${stderr.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const get = (path: string) => daemon.get(path);
+const waitUntil = (what: string, check: () => Promise<boolean>) => daemon.waitUntil(what, check);
 
 /** sshd session processes per node: the same pids before and after means the same SSH connections. */
 async function sshSessions(): Promise<string[]> {
@@ -60,23 +47,13 @@ async function sshSessions(): Promise<string[]> {
   return all.flat().sort();
 }
 
-function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  const family = parsePrometheusTextFormat(text).find((f) => f.name === name);
-  assert.ok(family, `metric ${name} is exported`);
-  const sample = family.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
-  return Number(sample?.value ?? NaN);
-}
-
 before(async () => {
   writeConfig(['n1', 'n2', 'n3']);
-  daemon = spawn('node', ['--conditions=source', '--import', 'tsx', 'bin/ssh-egress.ts', 'daemon', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  daemon.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  daemon = new DaemonProcess(['--config', configFile], admin);
   await waitUntil('all tunnels READY', async () => (await get('/readyz')).status === 200 && JSON.parse((await get('/status')).body).tunnels.every((s: { state: string }) => s.state === 'READY'));
 });
 
-after(() => {
-  if (daemon.exitCode === null) daemon.kill('SIGKILL');
-});
+after(() => daemon.kill());
 
 test('kube-apiserver\'s exact CONNECT bytes over the Unix socket reach a pod through its node', async () => {
   const socket = net.connect(socketPath);
@@ -102,7 +79,7 @@ test('SIGHUP reload: a removed node drains, unchanged nodes keep their very SSH 
   const before = await sshSessions();
   const connectsBefore = metricValue((await get('/metrics')).body, 'ssh_egress_tunnel_connects_total');
   writeConfig(['n1', 'n2']);
-  daemon.kill('SIGHUP');
+  daemon.child.kill('SIGHUP');
   await waitUntil('n3 to leave', async () => JSON.parse((await get('/status')).body).tunnels.every((s: { node: string }) => s.node !== 'n3'));
   const afterReload = await sshSessions();
   for (const session of before.filter((s) => !s.startsWith('n3:'))) assert.ok(afterReload.includes(session), `${session} survived the reload`);
@@ -111,9 +88,9 @@ test('SIGHUP reload: a removed node drains, unchanged nodes keep their very SSH 
 
 test('a reload with a bad config is rejected with a reason and the running config stays', async () => {
   writeFileSync(configFile, 'ssh: { user: root }\ninventory: { file: nowhere.yaml }\nlisteners: { bogus: 1 }\n');
-  daemon.kill('SIGHUP');
-  await waitUntil('the rejection in the log', async () => /reload rejected, keeping the running config/.test(stderr));
-  assert.match(stderr, /listeners\.bogus: unknown field/);
+  daemon.child.kill('SIGHUP');
+  await waitUntil('the rejection in the log', async () => /reload rejected, keeping the running config/.test(daemon.stderr));
+  assert.match(daemon.stderr, /listeners\.bogus: unknown field/);
   const status = JSON.parse((await get('/status')).body);
   assert.deepEqual(status.tunnels.map((s: { node: string; state: string }) => `${s.node} ${s.state}`), ['n1 READY', 'n2 READY']);
 });
@@ -122,9 +99,9 @@ test('SIGTERM drains: an open stream finishes, new connections are refused, the 
   const socket = net.connect(socketPath);
   const reply = await sendConnect(socket, apiserverRequest(`${t.nodes[0]!.podIPs[0]}:${t.ports.echo}`));
   assert.equal(reply.head, ESTABLISHED);
-  const exited = once(daemon, 'exit');
-  daemon.kill('SIGTERM');
-  await waitUntil('drain to start', async () => /"message":"draining"/.test(stderr));
+  const exited = once(daemon.child, 'exit');
+  daemon.child.kill('SIGTERM');
+  await waitUntil('drain to start', async () => /"message":"draining"/.test(daemon.stderr));
   await assert.rejects(
     new Promise((resolve, reject) => net.connect(socketPath).once('connect', resolve).once('error', reject)),
     'the listener is closed during the drain',
@@ -137,5 +114,5 @@ test('SIGTERM drains: an open stream finishes, new connections are refused, the 
   assert.equal(Buffer.concat(echoed).toString(), 'still flowing after SIGTERM');
   const [code] = await exited;
   assert.equal(code, 0);
-  assert.match(stderr, /ssh-egress daemon stopped/);
+  assert.match(daemon.stderr, /ssh-egress daemon stopped/);
 });

@@ -2,7 +2,6 @@
 // through it (plain loopback TCP and mutual TLS), and kube-apiserver's exact bytes over the Unix socket and
 // over mutual TLS, with the byte-exact 200 it demands.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +13,7 @@ import { HttpConnectFrontend } from '../../src/frontends/http-connect-server.js'
 import { silentLogger } from '../../src/log.js';
 import { createTestCa } from '../unit/tls-test-pki.js';
 import { apiserverRequest, ESTABLISHED, exchange, getOver, sendConnect, statusOf } from '../integration/http-connect-client.js';
+import { curl, curlOk as ok } from './curl.js';
 import { loadTopology } from './topology.js';
 
 const t = loadTopology();
@@ -58,22 +58,6 @@ after(async () => {
 });
 
 const portOf = (f: HttpConnectFrontend): number => (f.address() as { port: number }).port;
-
-/** Runs curl with no proxy settings from the environment, so only the flags given here apply. */
-function curl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/_proxy$/i.test(k)));
-  return new Promise((resolve) => {
-    execFile('/usr/bin/curl', ['-sS', '--max-time', '15', ...args], { env, timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-async function ok(args: string[]): Promise<string> {
-  const r = await curl(['--fail', ...args]);
-  assert.equal(r.code, 0, `curl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
 
 // -p (--proxytunnel) makes curl CONNECT for http:// URLs too; for https:// it always does.
 const viaTcp = (): string[] => ['-p', '-x', `http://127.0.0.1:${portOf(tcp)}`];

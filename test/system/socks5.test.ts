@@ -1,10 +1,10 @@
 // The SOCKS5 front end against real OpenSSH sshd, with real curl as the client, from inside the
 // control-plane namespace: kubelets over verified HTTPS, pods through their own node, the ClusterIP.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { Dialer, TunnelPool, loadInventory } from '../../src/index.js';
 import { Socks5Frontend } from '../../src/frontends/socks5-server.js';
+import { curl, curlOk as ok } from './curl.js';
 import { loadTopology } from './topology.js';
 
 const t = loadTopology();
@@ -30,30 +30,7 @@ after(async () => {
   await pool?.close();
 });
 
-interface CurlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs curl with no proxy settings from the environment, so only the flags given here apply. */
-function curl(args: string[]): Promise<CurlResult> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/_proxy$/i.test(k)));
-  return new Promise((resolve) => {
-    execFile('/usr/bin/curl', ['-sS', '--max-time', '15', ...args], { env, timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 const hostname = (f: Socks5Frontend): string[] => ['--socks5-hostname', `127.0.0.1:${f.port}`];
-
-async function ok(args: string[]): Promise<string> {
-  const r = await curl(['--fail', ...args]);
-  assert.equal(r.code, 0, `curl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
 
 test('curl --socks5-hostname reaches each kubelet over HTTPS verified against the cluster CA, by name and by IP', async () => {
   for (const node of t.nodes) {
