@@ -1,5 +1,5 @@
-import { inCommandLineTerms } from '../config/config-flags.js';
 import { ConfigError } from '../errors.js';
+import { inCommandLineTerms } from './command-line-terms.js';
 import { exitStatusFor } from './exit-status.js';
 
 /** Prints why a command failed, in the terms of its command line, and returns its exit status. */
