@@ -8,7 +8,7 @@ import { loadClientNode, type ClientNode } from './client-node-module.js';
 import type { KubeConfigShape } from './kube-config-shape.js';
 import type { ListPage, ListWatch } from './list-watch.js';
 
-export type PageRequest = { limit: number; _continue?: string; labelSelector?: string };
+export type PageRequest = { limit: number; _continue?: string; labelSelector?: string; resourceVersion?: string };
 
 /** Lists one page: client-node's typed call (CoreV1Api.listNode and the like). */
 export type PageLister = (request: PageRequest, signal: AbortSignal) => Promise<ListPage>;
@@ -35,13 +35,16 @@ export function clientNodeListWatch(shape: KubeConfigShape, options: CollectionO
   const selector = options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector };
   return {
     what: options.what,
-    async list(signal) {
+    async list(signal, from) {
       const { listPage } = await ready();
       const items: unknown[] = [];
       let resourceVersion = '';
       let token: string | undefined;
       do {
-        const page = await listPage({ limit: pageSize, ...selector, ...(token && { _continue: token }) }, signal);
+        // The watch cache answers resourceVersion=0 in one page whatever the limit; without it (or for ""),
+        // etcd answers in pages. A continue token names its snapshot, and the API refuses a version beside it.
+        const at = token ? { _continue: token } : from === '' ? {} : { resourceVersion: from };
+        const page = await listPage({ limit: pageSize, ...selector, ...at }, signal);
         items.push(...page.items);
         // Every page carries the snapshot's resourceVersion; the last one is as good as the first.
         resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;

@@ -7,6 +7,6 @@ export { ServiceCidrDiscovery, serviceCidrsOf, type ServiceCidrDiscoveryOptions 
 export { KubernetesClusterWatch, type ClusterWatchHandlers, type ClusterWatchOptions } from './cluster-watch.js';
 export type { KubeConfigShape } from './kube-config-shape.js';
 export type { ReflectorOptions, ReflectorStatus } from './reflector.js';
-export type { ListWatch, ListResult, WatchHandlers, WatchHandle } from './list-watch.js';
+export type { ListWatch, ListFrom, ListResult, WatchHandlers, WatchHandle } from './list-watch.js';
 export { isNodeReady } from './node-mapping.js';
 export { withEgress, type EgressCapableKubeConfig, type EgressOptions } from './client-node.js';

@@ -1,6 +1,7 @@
 /**
  * One look at the cluster's nodes, for one-shot commands (`ssh-egress dial --kubeconfig ...`): list once
- * (with a quick retry for transient failures), map, and warn about the nodes left out.
+ * (with a quick retry for transient failures), map, and warn about the nodes left out. A consistent read, as
+ * kubectl's: a command run once should see the latest nodes, not a watch cache's.
  */
 import pRetry from 'p-retry';
 import { EgressError, InventoryError } from '../errors.js';
@@ -28,7 +29,7 @@ export async function listKubeNodes(settings: KubernetesInventorySettings, optio
   const listWatch = nodeListWatch(kc, settings.labelSelector);
   let result;
   try {
-    result = await pRetry(() => listWatch.list(AbortSignal.timeout(options.timeoutMs ?? 30_000)), {
+    result = await pRetry(() => listWatch.list(AbortSignal.timeout(options.timeoutMs ?? 30_000), ''), {
       retries: options.retries ?? 2,
       minTimeout: 300,
       // A client error (bad selector, no permission) will not improve by asking again.

@@ -3,6 +3,9 @@
  * fake; client-node-list-watch.ts implements them for cluster-scoped collections (nodes, servicecidrs).
  */
 
+/** "0": any recent state, from the watch cache; "": the latest state, read from etcd. */
+export type ListFrom = '0' | '';
+
 /** One page of a list call, as client-node returns it (typed objects, or plain JSON). */
 export interface ListPage {
   items: unknown[];
@@ -29,8 +32,11 @@ export interface WatchHandle {
 export interface ListWatch {
   /** What is listed, for messages: "nodes". */
   readonly what: string;
-  /** Every object (all pages) and the resourceVersion to watch from. */
-  list(signal: AbortSignal): Promise<ListResult>;
+  /**
+   * Every object (all pages) and the resourceVersion to watch from. `resourceVersion` "0" may be answered
+   * from the API server's watch cache (cheap, possibly a little stale); "" asks for a consistent read (etcd).
+   */
+  list(signal: AbortSignal, resourceVersion: ListFrom): Promise<ListResult>;
   /** Starts a watch from `resourceVersion`; resolves once the stream is open (or has already failed). */
   watch(resourceVersion: string, timeoutSeconds: number, handlers: WatchHandlers): Promise<WatchHandle>;
 }

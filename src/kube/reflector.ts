@@ -1,8 +1,11 @@
 /**
  * Keeps a local copy of one API collection current: list, then watch from the list's resourceVersion,
- * as client-go's reflector does. A dropped or failed watch resumes from the last resourceVersion seen
- * (events and bookmarks advance it) after a backoff; "410 Gone" (the version was compacted away) lists
- * again. API errors never empty the copy: while the API is away the last known state stands.
+ * as client-go's reflector does. The first list asks for resourceVersion=0, which the API server answers
+ * from its watch cache rather than etcd. A refused, dropped or failed watch is retried from the last
+ * resourceVersion seen (events and bookmarks advance it) after a backoff with jitter, for as long as it
+ * takes: only "410 Gone" (the version, or a list's continue token, was compacted away) lists again, then
+ * as a consistent read so the copy cannot go back in time. So an API server restart costs each daemon a
+ * watch, not a list. API errors never empty the copy: while the API is away the last known state stands.
  */
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,7 +14,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { isRecord } from '../util/is-record.js';
 import { exponentialBackoff, type RetryPolicy } from '../timing/backoff.js';
 import { describeApiError, errorFromStatus, isExpired } from './kube-errors.js';
-import type { ListWatch } from './list-watch.js';
+import type { ListFrom, ListWatch } from './list-watch.js';
 
 export interface ReflectorOptions {
   listWatch: ListWatch;
@@ -21,14 +24,12 @@ export interface ReflectorOptions {
   listRetryMaxMs?: number;
   /** One list call (all pages) may take this long. Default 60000 ms. */
   listTimeoutMs?: number;
-  /** Delay before resuming after the n-th watch failure in a row. Default 0.5 s doubling to 30 s, ±20 %. */
+  /** Delay before resuming after the n-th watch failure in a row. Default 0.5 s doubling to 30 s, ±50 %. */
   watchRetryPolicy?: RetryPolicy;
   /** Asked of the server per watch; client-go picks 5 to 10 minutes at random so watches do not end together. */
   watchTimeoutSeconds?: () => number;
   /** How long past its timeoutSeconds a watch may stay open before it is taken for a dead connection. Default 30000 ms. */
   watchDeadlineGraceMs?: number;
-  /** Watch failures in a row (none delivering an event) after which it lists again. Default 5. */
-  relistAfterWatchFailures?: number;
   /** A list error retrying cannot fix (the resource does not exist): give up and emit 'failed'. */
   isFatalListError?: (err: unknown) => boolean;
 }
@@ -67,6 +68,8 @@ const MIN_HEALTHY_WATCH_MS = 1000;
 export class Reflector extends EventEmitter<ReflectorEvents> {
   private readonly store = new Map<string, unknown>();
   private resourceVersion = '';
+  /** What the next list asks for: the watch cache's state at first, a consistent read after a 410. */
+  private listFrom: ListFrom = '0';
   private hasSynced = false;
   /** Watch failures in a row; only a watch that makes progress clears it. */
   private watchFailures = 0;
@@ -80,7 +83,8 @@ export class Reflector extends EventEmitter<ReflectorEvents> {
   constructor(private readonly options: ReflectorOptions) {
     super();
     this.log = (options.logger ?? silentLogger()).child({ component: 'kube', resource: options.listWatch.what });
-    this.retryPolicy = options.watchRetryPolicy ?? exponentialBackoff({ initialDelayMs: 500, maxDelayMs: 30_000 });
+    // A wide jitter: after an API server restart, many daemons' watches come back spread out, not at once.
+    this.retryPolicy = options.watchRetryPolicy ?? exponentialBackoff({ initialDelayMs: 500, maxDelayMs: 30_000, jitter: 0.5 });
   }
 
   /** The objects by name (cluster-scoped collections). */
@@ -123,7 +127,7 @@ export class Reflector extends EventEmitter<ReflectorEvents> {
         this.emit('failed', error);
         return;
       }
-      await this.watchUntilRelist(signal);
+      await this.watchUntilExpired(signal);
     }
   }
 
@@ -133,7 +137,8 @@ export class Reflector extends EventEmitter<ReflectorEvents> {
     const result = await pRetry(
       async () => {
         try {
-          return await untilAborted(listWatch.list.bind(listWatch), AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]));
+          const from = this.listFrom;
+          return await untilAborted((s) => listWatch.list(s, from), AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]));
         } catch (err) {
           // p-retry never retries a TypeError; a malformed answer is as transient as a refused connection.
           throw err instanceof TypeError ? new Error(err.message, { cause: err }) : err;
@@ -148,6 +153,8 @@ export class Reflector extends EventEmitter<ReflectorEvents> {
         shouldRetry: ({ error }) => !(this.options.isFatalListError?.(error) ?? false),
         onFailedAttempt: ({ error, attemptNumber }) => {
           if (signal.aborted || this.options.isFatalListError?.(error)) return;
+          // An expired continue token (or version): start again from a consistent read.
+          if (isExpired(error)) this.listFrom = '';
           this.lastError = describeApiError(error);
           this.log.warn(`listing ${listWatch.what} failed; retrying`, { attempt: attemptNumber, error: this.lastError });
         },
@@ -161,7 +168,7 @@ export class Reflector extends EventEmitter<ReflectorEvents> {
     }
     this.resourceVersion = result.resourceVersion;
     this.lastError = undefined;
-    this.log.debug(`listed ${listWatch.what}`, { count: this.store.size, resourceVersion: this.resourceVersion });
+    this.log.debug(`listed ${listWatch.what}`, { count: this.store.size, resourceVersion: this.resourceVersion, from: this.listFrom === '0' ? 'watch cache' : 'consistent read' });
     const first = !this.hasSynced;
     this.hasSynced = true;
     this.emit('changed');
@@ -169,16 +176,15 @@ export class Reflector extends EventEmitter<ReflectorEvents> {
   }
 
   /**
-   * Watches, resuming after failures, until the resourceVersion expires (list at once) or every
-   * `relistAfterWatchFailures`-th failure in a row (list after the backoff). The failure count survives
-   * those lists, so an API that keeps failing watches is asked ever more slowly, lists included.
+   * Watches, resuming after failures with a growing backoff, until the resourceVersion expires: then the
+   * caller lists again (at once, as a consistent read). Nothing else lists again, however long the API is away.
    */
-  private async watchUntilRelist(signal: AbortSignal): Promise<void> {
-    const limit = this.options.relistAfterWatchFailures ?? 5;
+  private async watchUntilExpired(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const outcome = await this.watchOnce(signal);
       if (signal.aborted) return;
       if (outcome.expired) {
+        this.listFrom = '';
         this.log.info(`resourceVersion ${this.resourceVersion} expired (410 Gone); listing ${this.options.listWatch.what} again`);
         return;
       }
@@ -188,17 +194,18 @@ export class Reflector extends EventEmitter<ReflectorEvents> {
       if (outcome.error !== undefined || !progressed) this.watchFailures += 1;
       if (outcome.error !== undefined) {
         this.lastError = describeApiError(outcome.error);
-        this.log.info(`watch of ${this.options.listWatch.what} ended; resuming`, { resourceVersion: this.resourceVersion, error: this.lastError });
+        const level = this.watchFailures > 1 ? 'warn' : 'info';
+        this.log[level](`watch of ${this.options.listWatch.what} ended; resuming from the last version`, {
+          resourceVersion: this.resourceVersion,
+          failuresInARow: this.watchFailures,
+          error: this.lastError,
+        });
       }
       if (this.watchFailures === 0) continue;
       try {
         await sleep(this.retryPolicy(this.watchFailures, outcome.error) ?? 30_000, undefined, { signal });
       } catch {
         return; // stopped
-      }
-      if (this.watchFailures % limit === 0) {
-        this.log.warn(`${this.watchFailures} watches of ${this.options.listWatch.what} failed in a row; listing again`);
-        return;
       }
     }
   }

@@ -1,6 +1,7 @@
 // A Kubernetes API stand-in on loopback HTTPS: list and watch of cluster-scoped collections (nodes,
-// servicecidrs) with the real JSON shapes, resourceVersions, label selectors, paging, bookmarks and 410
-// Gone, plus the faults a watcher must survive (dropped watches, failing requests). Bearer-token auth.
+// servicecidrs) with the real JSON shapes, resourceVersions, label selectors, paging (and the watch cache's
+// answer to resourceVersion=0: everything in one page), bookmarks and 410 Gone, plus the faults a watcher
+// must survive (dropped watches, failing requests, the whole server down for a while). Bearer-token auth.
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import https from 'node:https';
@@ -112,7 +113,14 @@ export class Collection {
     this.watchers.clear();
   }
 
-  list(res: http.ServerResponse, query: URLSearchParams): number {
+  /** `watchCache`: a list with resourceVersion=0 is served from the watch cache, which ignores `limit`. */
+  list(res: http.ServerResponse, query: URLSearchParams, watchCache: boolean): number {
+    const from = query.get('resourceVersion') ?? '';
+    const token = query.get('continue');
+    if (token && from !== '') {
+      json(res, 400, statusObject(400, 'BadRequest', 'specifying resource version is not allowed when using continue'));
+      return 400;
+    }
     const selector = parseSelector(query.get('labelSelector'));
     if (!selector) {
       json(res, 400, statusObject(400, 'BadRequest', `unable to parse requirement: ${query.get('labelSelector')}`));
@@ -121,7 +129,6 @@ export class Collection {
     const all = [...this.objects.values()].filter((o) => selector(labelsOf(o))).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     let start = 0;
     let rv = this.clock.now();
-    const token = query.get('continue');
     if (token) {
       const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as { rv: number; start: number };
       if (parsed.rv < this.compactedRv) {
@@ -130,7 +137,8 @@ export class Collection {
       }
       ({ start, rv } = parsed);
     }
-    const limit = Number(query.get('limit') ?? 0) || all.length;
+    const fromCache = watchCache && from === '0';
+    const limit = (!fromCache && Number(query.get('limit') ?? 0)) || all.length;
     const items = all.slice(start, start + limit);
     const next = start + limit < all.length ? Buffer.from(JSON.stringify({ rv, start: start + limit })).toString('base64') : undefined;
     json(res, 200, {
@@ -222,6 +230,8 @@ export interface KubeApiStandInOptions {
   goneAs?: GoneAs;
   /** Serve networking.k8s.io/v1 servicecidrs (Kubernetes 1.33+); otherwise 404 as an older server. Default true. */
   serviceCidrApi?: boolean;
+  /** Answer resourceVersion=0 lists from a watch cache (one page, `limit` ignored), as a default API server. Default true. */
+  watchCache?: boolean;
 }
 
 export interface KubeApiStandIn {
@@ -236,6 +246,11 @@ export interface KubeApiStandIn {
   failNext(count: number, status: number, prefix?: string): void;
   goneAs: GoneAs;
   serviceCidrApi: boolean;
+  watchCache: boolean;
+  /** The server goes away: open connections are cut and new ones refused (ECONNREFUSED) until up(). */
+  down(): Promise<void>;
+  /** The server listens again on the same address. */
+  up(): Promise<void>;
   /** List requests (not watches) for a path so far. */
   lists(prefix?: string): RequestRecord[];
   watches(prefix?: string): RequestRecord[];
@@ -259,6 +274,7 @@ export async function startKubeApiStandIn(options: KubeApiStandInOptions): Promi
   const state = {
     goneAs: options.goneAs ?? 'event',
     serviceCidrApi: options.serviceCidrApi ?? true,
+    watchCache: options.watchCache ?? true,
   };
 
   const server = https.createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
@@ -285,12 +301,13 @@ export async function startKubeApiStandIn(options: KubeApiStandInOptions): Promi
       json(res, 404, statusObject(404, 'NotFound', 'the server could not find the requested resource'));
       return 404;
     }
-    return watch ? collection.watch(res, url.searchParams, state.goneAs) : collection.list(res, url.searchParams);
+    return watch ? collection.watch(res, url.searchParams, state.goneAs) : collection.list(res, url.searchParams, state.watchCache);
   }
 
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const port = (server.address() as AddressInfo).port;
+  const url = `https://127.0.0.1:${port}`;
   const caFile = path.join(options.dir, 'kube-api-ca.crt');
   const kubeconfigFile = path.join(options.dir, 'kubeconfig');
   await writeFile(caFile, ca.certPem);
@@ -313,6 +330,13 @@ export async function startKubeApiStandIn(options: KubeApiStandInOptions): Promi
     { mode: 0o600 },
   );
 
+  const cutConnections = async (): Promise<void> => {
+    nodes.dropWatches();
+    serviceCIDRs.dropWatches();
+    server.closeAllConnections();
+    // Resolves with an error when already closed: down() then close() is fine.
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
   const matching = (prefix: string, watch: boolean) => requests.filter((r) => r.path.startsWith(prefix) && r.watch === watch);
   return {
     url,
@@ -337,13 +361,19 @@ export async function startKubeApiStandIn(options: KubeApiStandInOptions): Promi
     set serviceCidrApi(value: boolean) {
       state.serviceCidrApi = value;
     },
+    get watchCache() {
+      return state.watchCache;
+    },
+    set watchCache(value: boolean) {
+      state.watchCache = value;
+    },
+    down: cutConnections,
+    up: async () => {
+      server.listen(port, '127.0.0.1');
+      await once(server, 'listening');
+    },
     lists: (prefix = NODES) => matching(prefix, false),
     watches: (prefix = NODES) => matching(prefix, true),
-    close: async () => {
-      nodes.dropWatches();
-      serviceCIDRs.dropWatches();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: cutConnections,
   };
 }

@@ -92,6 +92,7 @@ test('the first list gives one READY tunnel per node, then a watch from its reso
   ]);
   await pool.ready({ timeoutMs: 10_000 });
   assert.equal(api.lists().length, 1);
+  assert.equal(api.lists()[0]!.query.resourceVersion, '0', 'from the watch cache, not etcd');
   await waitFor('the watch', () => api.watches().length === 1);
   const watch = api.watches()[0]!;
   assert.equal(watch.query.resourceVersion, '1003');
@@ -303,7 +304,27 @@ test('a wrong token: the list is refused (401) and retried, and nothing is hande
   assert.equal(seen.length, 0);
 });
 
-test('a big list comes in pages; a continue token that expired mid-list restarts the list', async () => {
+test('the first list asks the watch cache (resourceVersion=0), which answers in one page whatever the limit', async () => {
+  const kc = await loadKubeConfig({ kubeconfig: api.kubeconfigFile });
+  const listWatch = clientNodeListWatch(kc, {
+    what: 'nodes',
+    path: '/api/v1/nodes',
+    pageSize: 2,
+    pages: (k8s, config) => {
+      const core = config.makeApiClient(k8s.CoreV1Api);
+      return (request, signal) => core.listNode(request, withSignal(k8s, signal));
+    },
+  });
+  const before = api.lists().length;
+  const result = await listWatch.list(AbortSignal.timeout(10_000), '0');
+  const requests = api.lists().slice(before);
+  assert.deepEqual(requests.map((r) => `${r.query.resourceVersion} ${r.query.limit} ${r.status}`), ['0 2 200']);
+  assert.ok(result.items.length > 2, 'more items than the limit, in one page');
+});
+
+test('without a watch cache a big list comes in pages; a continue token that expired mid-list restarts the list as a consistent read', async (t) => {
+  api.watchCache = false;
+  t.after(() => (api.watchCache = true));
   const kc = await loadKubeConfig({ kubeconfig: api.kubeconfigFile });
   let pages = 0;
   const listWatch = clientNodeListWatch(kc, {
@@ -331,9 +352,10 @@ test('a big list comes in pages; a continue token that expired mid-list restarts
   await synced;
   await reflector.stop();
   const requests = api.lists().slice(before);
-  const shape = requests.map((r) => `${r.query.limit} ${r.query.continue === undefined ? 'first' : 'continue'} ${r.status}`);
-  assert.deepEqual(shape.slice(0, 4), ['2 first 200', '2 continue 410', '2 first 200', '2 continue 200'], 'restarted from the first page');
-  assert.ok(shape.slice(3).every((r) => r === '2 continue 200'));
+  // A continued page names no resourceVersion: its token carries the snapshot (the API refuses both).
+  const shape = requests.map((r) => `${r.query.resourceVersion ?? '-'} ${r.query.limit} ${r.query.continue === undefined ? 'first' : 'continue'} ${r.status}`);
+  assert.deepEqual(shape.slice(0, 4), ['0 2 first 200', '- 2 continue 410', '- 2 first 200', '- 2 continue 200'], 'restarted from the first page, from etcd');
+  assert.ok(shape.slice(3).every((r) => r === '- 2 continue 200'));
   assert.deepEqual([...reflector.objects().keys()].sort(), [...api.nodes.objects.keys()].sort());
 });
 

@@ -1,5 +1,6 @@
-// The list/watch loop against a scripted API: resume from the last resourceVersion, bookmarks, 410 Gone
-// (as an ERROR event and as the watch request's status), failing lists, and a watch that opens too late.
+// The list/watch loop against a scripted API: the first list from the watch cache, resume from the last
+// resourceVersion, bookmarks, 410 Gone (as an ERROR event and as the watch request's status, the only
+// thing that lists again), failing lists, and a watch that opens too late.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ListResult, ListWatch, WatchHandlers } from '../../src/kube/list-watch.js';
@@ -18,11 +19,14 @@ function fakeListWatch() {
   const lists: ListStep[] = [];
   const watches: FakeWatch[] = [];
   let listCalls = 0;
+  /** The resourceVersion each list asked for. */
+  const listFroms: string[] = [];
   let openWatch: ((w: FakeWatch) => Promise<{ abort(): void }>) | undefined;
   const lw: ListWatch = {
     what: 'nodes',
-    async list() {
+    async list(_signal, from) {
       listCalls += 1;
+      listFroms.push(from);
       const step = lists.shift() ?? { items: [], resourceVersion: '1' };
       if (step instanceof Error) throw step;
       return structuredClone(step);
@@ -37,6 +41,7 @@ function fakeListWatch() {
   return {
     lw,
     lists,
+    listFroms,
     watches,
     get listCalls() {
       return listCalls;
@@ -125,6 +130,7 @@ test('410 Gone lists again: as a watch ERROR event with a Status, and as the wat
   await until('the third list', () => fake.listCalls === 3 && fake.watches.length === 3);
   assert.deepEqual([...r.objects().keys()].sort(), ['a', 'z']);
   assert.equal(fake.watches[2]!.resourceVersion, '50');
+  assert.deepEqual(fake.listFroms, ['0', '', ''], 'the first list from the watch cache, lists after a 410 consistent reads');
   await r.stop();
 });
 
@@ -137,6 +143,7 @@ test('a failing list is retried until it answers; the copy is empty but unsynced
   r.start();
   await synced;
   assert.equal(fake.listCalls, 4);
+  assert.deepEqual(fake.listFroms, ['0', '0', '0', '0'], 'failures other than 410 keep asking the watch cache');
   assert.equal(r.status().lists, 1);
   assert.equal(r.status().lastError, undefined, 'cleared by the successful list');
   await r.stop();
@@ -155,30 +162,43 @@ test('a fatal list error stops the reflector and is reported', async () => {
   await r.stop();
 });
 
-test('watches that keep failing back off, list again every few failures, and keep backing off after', async () => {
+// Deliberately changed: the reflector used to list again after every 5th watch failure in a row, so an API
+// server restart made every daemon list. Now only a 410 lists again; the watch is retried for as long as it takes.
+test('watches that keep failing are retried from the last version with a growing backoff, never listing again', async () => {
   const fake = fakeListWatch();
-  fake.lists.push({ items: [], resourceVersion: '5' }, { items: [node('a', '9')], resourceVersion: '9' });
+  fake.lists.push({ items: [node('a', '5')], resourceVersion: '5' });
   const delays: number[] = [];
-  const listsAt: number[] = [];
   const r = reflector(fake.lw, {
-    relistAfterWatchFailures: 3,
     watchRetryPolicy: (attempt) => {
       delays.push(attempt);
       return 1;
     },
   });
   fake.setOpenWatch(async (w) => {
-    queueMicrotask(() => w.handlers.done(httpError(500, 'internal error')));
+    // Refused (the API server is down), as client-node reports a failed request.
+    queueMicrotask(() => w.handlers.done(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' })));
     return { abort: () => void (w.aborted = true) };
   });
-  r.on('changed', () => listsAt.push(delays.length));
   r.start();
-  await until('three lists', () => fake.listCalls >= 3);
+  await until('twelve watch attempts', () => fake.watches.length >= 12);
   await r.stop();
-  assert.deepEqual(delays.slice(0, 6), [1, 2, 3, 4, 5, 6], 'the backoff grows across lists');
-  assert.deepEqual(listsAt.slice(0, 3), [0, 3, 6], 'a list after every third failure, after its backoff');
-  assert.equal(fake.watches.slice(0, 3).every((w) => w.resourceVersion === '5'), true);
-  assert.equal(fake.watches[3]?.resourceVersion, '9');
+  assert.equal(fake.listCalls, 1, 'no list after the first');
+  assert.deepEqual(delays.slice(0, 11), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 'the backoff keeps growing');
+  assert.ok(fake.watches.every((w) => w.resourceVersion === '5'));
+  assert.deepEqual([...r.objects().keys()], ['a'], 'the copy stands while the API is away');
+  assert.match(r.status().lastError ?? '', /ECONNREFUSED/);
+});
+
+test('a list whose continue token expired (410) lists again from the start, as a consistent read', async () => {
+  const fake = fakeListWatch();
+  fake.lists.push(httpError(410, 'The provided continue parameter is too old to display a consistent list result.'));
+  fake.lists.push({ items: [node('a', '7')], resourceVersion: '7' });
+  const r = reflector(fake.lw);
+  r.start();
+  await until('a watch', () => fake.watches.length === 1);
+  assert.deepEqual(fake.listFroms, ['0', '']);
+  assert.equal(fake.watches[0]!.resourceVersion, '7');
+  await r.stop();
 });
 
 test('a watch that opens after its attempt was given up is closed, not leaked', async () => {
