@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Makes a fresh machine ready: npm dependencies, and with --system the OS tools the system tests use
-// (OpenSSH server and client, iproute2, curl). Runs before `npm start` and `npm test`; cheap when all is there.
+// (OpenSSH server and client, iproute2, curl, nftables, systemd-analyze). Runs before `npm start` and `npm test`; cheap when all is there.
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 
@@ -21,6 +21,8 @@ const SYSTEM_TOOLS = [
   ['/usr/bin/curl', 'curl'],
   // The reverse-tunnel system test makes a node unreachable with an nftables rule in its namespace.
   ['/usr/sbin/nft', 'nftables'],
+  // The unit suite checks the systemd units in examples/ with `systemd-analyze verify`.
+  ['/usr/bin/systemd-analyze', 'systemd'],
 ];
 
 function ensureSystemTools() {

@@ -35,7 +35,7 @@ export function addConnectionOptions(command: Command): Command {
 export function addListenerOptions(command: Command): Command {
   return command
     .option('--connect-socket <path>', 'HTTP CONNECT (kube-apiserver egress) on this Unix socket, mode 0600')
-    .option('--connect-listen <host:port>', 'HTTP CONNECT over mutual TLS on this address (needs --tls-cert, --tls-key, --client-ca or listeners.connect.tls)')
+    .option('--connect-listen <host:port>', 'HTTP CONNECT on this address: mutual TLS with --tls-cert, --tls-key, --client-ca (or listeners.connect.tls); without them plain, on loopback only')
     .option('--tls-cert <file>', 'server certificate for --connect-listen')
     .option('--tls-key <file>', 'server key for --connect-listen')
     .option('--client-ca <file>', 'CA that must have signed client certificates on --connect-listen')

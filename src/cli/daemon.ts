@@ -25,6 +25,8 @@ Examples:
   ssh-egress daemon --config /etc/ssh-egress/ssh-egress.yaml
   ssh-egress daemon --inventory nodes.yaml -i id_ed25519 --known-hosts known_hosts \\
     --connect-socket /run/ssh-egress/egress.sock --admin-listen 127.0.0.1:8132
+  ssh-egress daemon --inventory nodes.yaml -i id_ed25519 --known-hosts known_hosts \\
+    --connect-listen 127.0.0.1:8131      # plain CONNECT on loopback: curl -p -x http://127.0.0.1:8131 ...
   ssh-egress daemon --demo`,
     );
   addListenerOptions(addConnectionOptions(command)).action(async (flags: DaemonFlags) => {
@@ -73,7 +75,8 @@ function runUntilStopped(daemon: Daemon): Promise<void> {
 
 function listenersFor(flags: DaemonFlags) {
   return {
-    connect: DEMO_LISTENERS.connect, // --connect-listen means mutual TLS; the demo's plain listener is fixed
+    // With TLS flags --connect-listen is a mutual TLS listener, not the demo's plain one.
+    connect: flags.tlsCert ?? flags.tlsKey ?? flags.clientCa ? DEMO_LISTENERS.connect : (flags.connectListen ?? DEMO_LISTENERS.connect),
     socks: flags.socksListen ?? DEMO_LISTENERS.socks,
     admin: flags.adminListen ?? DEMO_LISTENERS.admin,
   };

@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.js';
 import { POOL_DEFAULTS } from '../tunnel/pool-options.js';
 import { oneOf } from '../util/zod-rule.js';
 import { CONFIG_DEFAULTS, checkSocketPaths } from './config-from-file.js';
-import { adminExposureOf, socksExposure } from '../frontends/listener-exposure.js';
+import { adminExposureOf, plainConnectExposure, socksExposure } from '../frontends/listener-exposure.js';
 import { listenRule } from './config-schema.js';
 import type { EgressConfig, ListenerSettings } from './config-types.js';
 import { DEFAULT_USER, LOG_FORMATS, LOG_LEVELS, resolvePath } from './config-values.js';
@@ -134,7 +134,7 @@ function applyListenerFlags(listeners: ListenerSettings, flags: ConfigFlags, sou
     const connect = (listeners.connect ??= {});
     connect.socket = { path: filePath(flags.connectSocket, '--connect-socket'), mode: connect.socket?.mode ?? CONFIG_DEFAULTS.socketMode };
   }
-  applyConnectTls(listeners, flags, source);
+  applyConnectListen(listeners, flags, source);
   applyAgentListener(listeners, flags, source);
   if (flags.socksListen !== undefined) {
     const socks = (listeners.socks ??= {});
@@ -150,8 +150,12 @@ function applyListenerFlags(listeners: ListenerSettings, flags: ConfigFlags, sou
   }
 }
 
-/** --connect-listen needs a certificate, key and client CA, from the file or from the flags beside it. */
-function applyConnectTls(listeners: ListenerSettings, flags: ConfigFlags, source: string): void {
+/**
+ * --connect-listen is mutual TLS when TLS is configured (--tls-cert/--tls-key/--client-ca, or
+ * listeners.connect.tls in the file): it then needs all three files. Without any of them it is plain CONNECT,
+ * which (as listeners.connect.listen in the file) only loopback may serve.
+ */
+function applyConnectListen(listeners: ListenerSettings, flags: ConfigFlags, source: string): void {
   const files = {
     certFile: flags.tlsCert === undefined ? undefined : filePath(flags.tlsCert, '--tls-cert'),
     keyFile: flags.tlsKey === undefined ? undefined : filePath(flags.tlsKey, '--tls-key'),
@@ -160,6 +164,13 @@ function applyConnectTls(listeners: ListenerSettings, flags: ConfigFlags, source
   const given = Object.values(files).some((f) => f !== undefined);
   if (flags.connectListen === undefined && !given) return;
   const current = listeners.connect?.tls;
+  if (flags.connectListen !== undefined && !given && !current) {
+    const tcp = hostPort(flags.connectListen, '--connect-listen');
+    const exposure = plainConnectExposure(tcp, 'give --tls-cert, --tls-key and --client-ca for mutual TLS, or use --connect-socket');
+    if (exposure) throw new ConfigError('--connect-listen', exposure);
+    (listeners.connect ??= {}).tcp = tcp;
+    return;
+  }
   const address = flags.connectListen === undefined ? current : hostPort(flags.connectListen, '--connect-listen');
   if (!address) {
     const flag = flags.tlsCert !== undefined ? '--tls-cert' : flags.tlsKey !== undefined ? '--tls-key' : '--client-ca';

@@ -58,6 +58,7 @@ export function demoInstructions(demo: Demo, listeners: DemoListeners, cli: stri
     '',
     'Try:',
     `  curl -p -x http://${listeners.connect} http://${pod}:8080/whoami                     # a pod through its node (HTTP CONNECT)`,
+    `  curl -p -x http://${listeners.connect} --cacert ${cluster.kubeletCaFile} https://${n2?.name}:10250/healthz   # a kubelet, certificate verified`,
     `  curl --socks5-hostname ${listeners.socks} http://${cluster.clusterIP}:8080/whoami          # a service through any node (SOCKS5)`,
     `  curl --socks5-hostname ${listeners.socks} --cacert ${cluster.kubeletCaFile} https://${n2?.name}:10250/healthz   # a kubelet, certificate verified`,
     `  printf 'hello\\n' | ${cli} dial --config ${demo.configFile} ${otherPod}:7      # the CLI: stdin/stdout through a tunnel (echo)`,

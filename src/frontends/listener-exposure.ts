@@ -5,10 +5,13 @@
 import { isLoopbackHost } from '../net/loopback.js';
 import type { HostPort } from '../net/listen-address.js';
 
-/** Plain (not TLS) HTTP CONNECT has no authentication: loopback only. */
-export function plainConnectExposure(tcp: HostPort | undefined): string | undefined {
+/**
+ * Plain (not TLS) HTTP CONNECT has no authentication: loopback only. `remedy` says how to get an authenticated
+ * listener in the words of where the listener came from (config fields or flags).
+ */
+export function plainConnectExposure(tcp: HostPort | undefined, remedy = 'use tls (mutual TLS) or socket'): string | undefined {
   if (!tcp || isLoopbackHost(tcp.host)) return undefined;
-  return `${tcp.host} is not a loopback address: plain CONNECT has no authentication, so it listens on loopback only; use tls (mutual TLS) or socket`;
+  return `${tcp.host} is not a loopback address: plain CONNECT has no authentication, so it listens on loopback only; ${remedy}`;
 }
 
 /** Why a SOCKS TCP listener would let strangers use the tunnels, or undefined when it would not. */

@@ -40,8 +40,9 @@ test('every command the demo prints works when pasted, and Ctrl-C stops it clean
   const results = [];
   for (const command of commands) results.push({ command, ...(await sh(command)) });
   for (const r of results) assert.equal(r.code, 0, `${r.command}\n${r.err}`);
-  const [connect, socks, kubelet, dial, adminPages] = results;
+  const [connect, connectKubelet, socks, kubelet, dial, adminPages] = results;
   assert.match(connect!.out, /"node":"n1","addr":"198\.19\.1\.7"/);
+  assert.equal(connectKubelet!.out, 'ok');
   assert.match(socks!.out, /"addr":"198\.19\.240\.10"/);
   assert.equal(kubelet!.out, 'ok');
   assert.equal(dial!.out, 'hello\n');

@@ -13,7 +13,7 @@ import { HttpConnectFrontend } from '../../src/frontends/http-connect-server.js'
 import { silentLogger } from '../../src/log.js';
 import { createTestCa } from '../unit/tls-test-pki.js';
 import { apiserverRequest, ESTABLISHED, exchange, getOver, sendConnect, statusOf } from '../integration/http-connect-client.js';
-import { curl, curlOk as ok } from './curl.js';
+import { curl, curlOk as ok } from '../support/curl.js';
 import { loadTopology } from './topology.js';
 
 const t = loadTopology();

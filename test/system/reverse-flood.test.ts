@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { apiserverRequest, ESTABLISHED, sendConnect } from '../integration/http-connect-client.js';
 import { roundTrip, sha256 } from '../support/streams.js';
-import { curlOk } from './curl.js';
+import { curlOk } from '../support/curl.js';
 import type { DaemonProcess } from './daemon-process.js';
 import { ipBatch } from './netns.js';
 import { allowInboundConnections, dropInboundConnections } from './nat.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { apiserverRequest, ESTABLISHED, sendConnect } from '../integration/http-connect-client.js';
 import { roundTrip } from '../support/streams.js';
-import { curlOk } from './curl.js';
+import { curlOk } from '../support/curl.js';
 import { ipBatch } from './netns.js';
 import { allowInboundConnections, dropInboundConnections } from './nat.js';
 import { spawnInNode, type NodeProcess } from './node-process.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { apiserverRequest, ESTABLISHED, exchange, sendConnect, statusOf } from '../integration/http-connect-client.js';
 import { roundTrip, sha256 } from '../support/streams.js';
-import { curl, curlOk } from './curl.js';
+import { curl, curlOk } from '../support/curl.js';
 import type { DaemonProcess } from './daemon-process.js';
 import { allowInboundConnections, dropInboundConnections, tcpConnects } from './nat.js';
 import { nodeExec, loadTopology } from './topology.js';

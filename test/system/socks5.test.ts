@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Dialer, TunnelPool, loadInventory } from '../../src/index.js';
 import { Socks5Frontend } from '../../src/frontends/socks5-server.js';
-import { curl, curlOk as ok } from './curl.js';
+import { curl, curlOk as ok } from '../support/curl.js';
 import { loadTopology } from './topology.js';
 
 const t = loadTopology();

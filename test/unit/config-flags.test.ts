@@ -130,6 +130,42 @@ describe('applyFlags over a config file', () => {
   });
 });
 
+describe('--connect-listen: plain CONNECT on loopback, mutual TLS when TLS is configured', () => {
+  const bare = (): EgressConfig => fromFile(withValue(validDoc(), ['listeners'], undefined));
+
+  test('a loopback address without TLS files is plain CONNECT, as listeners.connect.listen in a file', () => {
+    for (const [text, tcp] of [
+      ['127.0.0.1:8131', { host: '127.0.0.1', port: 8131 }],
+      ['[::1]:8131', { host: '::1', port: 8131 }],
+      ['localhost:8131', { host: 'localhost', port: 8131 }],
+    ] as const) {
+      assert.deepEqual(configFromFlags({ inventory: '/n.yaml', connectListen: text }).listeners, { connect: { tcp } }, text);
+    }
+    const fileListen = fromFile(withValue(validDoc(), ['listeners'], { connect: { listen: '127.0.0.1:8131' } }));
+    assert.deepEqual(applyFlags(bare(), { connectListen: '127.0.0.1:8131' }).listeners, fileListen.listeners);
+  });
+
+  test('beside a socket from the file or flags; a file\'s plain listener is moved', () => {
+    const config = applyFlags(fromFile(withValue(validDoc(), ['listeners'], { connect: { listen: '127.0.0.1:8131' } })), {
+      connectListen: '127.0.0.2:9000',
+      connectSocket: '/run/egress.sock',
+    });
+    assert.deepEqual(config.listeners.connect, { socket: { path: '/run/egress.sock', mode: 0o600 }, tcp: { host: '127.0.0.2', port: 9000 } });
+  });
+
+  test('with the file\'s listeners.connect.tls, --connect-listen moves the mutual TLS listener (even to loopback)', () => {
+    const config = applyFlags(fromFile(), { connectListen: '127.0.0.1:9443' });
+    assert.equal(config.listeners.connect?.tcp, undefined);
+    assert.deepEqual(config.listeners.connect?.tls, {
+      host: '127.0.0.1',
+      port: 9443,
+      certFile: '/etc/ssh-egress/tls/server.crt',
+      keyFile: '/etc/ssh-egress/tls/server.key',
+      clientCAFile: '/etc/ssh-egress/tls/ca.crt',
+    });
+  });
+});
+
 describe('bad flags name the flag', () => {
   const bare = (): EgressConfig => fromFile(withValue(withValue(validDoc(), ['listeners'], undefined), ['ssh', 'insecureIgnoreHostKeys'], true));
   const cases: Array<{ name: string; flags: ConfigFlags; base?: () => EgressConfig; path: string; message: RegExp }> = [
@@ -148,6 +184,15 @@ describe('bad flags name the flag', () => {
       path: '--connect-listen',
       message: /^mutual TLS needs --tls-cert, --client-ca \(or listeners\.connect\.tls in a config file\)$/,
     },
+    {
+      name: '--connect-listen off loopback without TLS',
+      flags: { connectListen: '0.0.0.0:8131' },
+      base: bare,
+      path: '--connect-listen',
+      message: /^0\.0\.0\.0 is not a loopback address: plain CONNECT has no authentication, so it listens on loopback only; give --tls-cert, --tls-key and --client-ca for mutual TLS, or use --connect-socket$/,
+    },
+    { name: '--connect-listen on a name other than localhost without TLS', flags: { connectListen: 'egress.internal:8131' }, base: bare, path: '--connect-listen', message: /^egress\.internal is not a loopback address/ },
+    { name: '--connect-listen on loopback with only some TLS files', flags: { connectListen: '127.0.0.1:8131', tlsCert: '/c' }, base: bare, path: '--connect-listen', message: /^mutual TLS needs --tls-key, --client-ca/ },
     { name: 'TLS files without a TLS listener', flags: { tlsCert: '/c' }, base: bare, path: '--tls-cert', message: /^only applies with --connect-listen/ },
     { name: 'a socket path too long', flags: { connectSocket: `/${'s'.repeat(120)}` }, path: '--connect-socket', message: /longer than a Unix socket path may be/ },
     { name: 'trust on first use over insecureIgnoreHostKeys', flags: { trustOnFirstUse: '/t' }, base: bare, path: '--trust-on-first-use', message: /cannot be combined with ssh\.insecureIgnoreHostKeys in egress\.yaml/ },
