@@ -111,7 +111,7 @@ function summarize(c: CertificateInfo): KubeletCertificateSummary {
 function statusWords(status: number, path: string): string {
   const hint =
     status === 401 || status === 403
-      ? ': it refuses this request; give the API server\'s kubelet client certificate (--kubelet-cert, --kubelet-key) or --no-kubelet'
+      ? ': it refuses this request; give the API server\'s kubelet client certificate (--kubelet-client-cert, --kubelet-client-key) or --no-kubelet'
       : '';
   return `kubelet answered HTTP ${status} to GET ${path}${hint}`;
 }
