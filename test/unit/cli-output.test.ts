@@ -181,7 +181,7 @@ describe('status table', () => {
   const tunnel = {
     node: 'n1', address: '198.18.0.11', sshPort: 22, mode: 'forward' as const, direction: 'forward' as const, agent: undefined, state: 'READY' as const, since: '2025-01-01T00:00:00Z', lastError: undefined,
     attempts: 0, nextRetryAt: undefined, hostKeyFingerprint: 'SHA256:0123456789abcdefghijklmnop', draining: false,
-    openStreams: 3, connections: 2, inFlightBytes: 131072, bytesIn: 2048, bytesOut: 100, health: { lastProbeAt: '2025-01-01T00:09:50Z', rttMs: 4.2, consecutiveFailures: 0, lastProbeError: undefined },
+    openStreams: 3, connections: 2, inFlightBytes: 131072, bytesIn: 2048, bytesOut: 100, health: { healthy: true, lastProbeAt: '2025-01-01T00:09:50Z', rttMs: 4.2, consecutiveFailures: 0, lastProbeError: undefined, lastProbeErrorCode: undefined, kubeletVerified: true },
   };
   const status: AdminStatus = {
     version: '0.1.0', uptimeSeconds: 600,
