@@ -207,4 +207,11 @@ describe('status table', () => {
     assert.match(renderStatusWideTable(status, plain, now), /n2 .* 4 +in 30s .*cannot reach node n2/);
     assert.match(statusSummary(status), /^not ready: 1 of 2 tunnels READY \(need 75%\); daemon 0\.1\.0, up 10m$/);
   });
+
+  it('a READY node whose health check fails shows as unhealthy, with the probe\'s error', () => {
+    const health = { ...tunnel.health, healthy: false, consecutiveFailures: 5, lastProbeError: 'node n1: certificate not signed by the given CA', lastProbeErrorCode: 'ERR_KUBELET_CERT' };
+    const table = renderStatusTable({ ...status, tunnels: [{ ...tunnel, health }] }, plain, now);
+    assert.match(table, /n1 +198\.18\.0\.11 +forward +READY \(unhealthy\) .*node n1: certificate not signed by the given CA/);
+    assert.match(renderStatusTable({ ...status, tunnels: [{ ...tunnel, health }] }, coloured, now), /\x1b\[31mREADY \(unhealthy\)\x1b\[39m/);
+  });
 });
