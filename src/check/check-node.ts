@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { HostKeyMismatchError, HostKeyUnknownError } from '../errors.js';
 import { KubeletCertificateError } from '../tls/kubelet-certificate-error.js';
+import { KubeletStatusError } from '../tls/kubelet-status-error.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
 import type { CertificateInfo } from '../tls/certificate-info.js';
 import { probeKubelet } from '../tls/probe-kubelet.js';
@@ -31,11 +32,6 @@ export interface NodeCheckOptions {
   /** Undefined: stop after authentication (channel and kubelet steps skipped, not failed). */
   kubelet: KubeletCheckOptions | undefined;
   signal?: AbortSignal;
-}
-
-/** A kubelet status other than 200: the TLS side worked, the kubelet says it is not healthy (or not ours to ask). */
-export class KubeletStatusError extends Error {
-  readonly code = 'ERR_KUBELET_STATUS';
 }
 
 /**
@@ -111,7 +107,7 @@ function summarize(c: CertificateInfo): KubeletCertificateSummary {
 function statusWords(status: number, path: string): string {
   const hint =
     status === 401 || status === 403
-      ? ': it refuses this request; give the API server\'s kubelet client certificate (--kubelet-cert, --kubelet-key) or --no-kubelet'
+      ? ': it refuses this request; give the API server\'s kubelet client certificate (--kubelet-client-cert, --kubelet-client-key) or --no-kubelet'
       : '';
   return `kubelet answered HTTP ${status} to GET ${path}${hint}`;
 }

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type tls from 'node:tls';
 import { Command, Option } from 'commander';
 import { COMMAND_SUMMARIES } from './command-summaries.js';
@@ -7,7 +6,7 @@ import type { EgressConfig } from '../config/config-types.js';
 import { loadNodes } from '../runtime/index.js';
 import { loadKubeletTls } from '../tls/kubelet-tls.js';
 import { selectNodes } from './check-select-nodes.js';
-import { addConnectionOptions, commandLogger, configFromCommandLine, positiveInt, type ConnectionFlags } from './connection-options.js';
+import { addConnectionOptions, addKubeletTlsOptions, commandLogger, configFromCommandLine, positiveInt, type ConnectionFlags } from './connection-options.js';
 import { reportFailure } from './command-failure.js';
 import { EXIT } from './exit-status.js';
 import { paletteFor } from './output/colour.js';
@@ -17,9 +16,6 @@ import { progressLine } from './output/progress.js';
 interface CheckFlags extends ConnectionFlags {
   concurrency: number;
   timeout?: number;
-  kubeletCa?: string;
-  kubeletCert?: string;
-  kubeletKey?: string;
   /** False with --no-kubelet. */
   kubelet: boolean;
   output: 'table' | 'wide' | 'json';
@@ -37,11 +33,8 @@ export function checkCommand(setExitCode: (code: number) => void): Command {
     .addOption(new Option('-o, --output <format>', 'table, wide (every step\'s time, full fingerprints) or json').choices(['table', 'wide', 'json']).default('table'))
     .addOption(new Option('--concurrency <n>', 'nodes checked at once (one connection per node)').argParser(positiveInt).default(DEFAULT_CONCURRENCY))
     .option('--timeout <ms>', `timeout of each step (default: ${DEFAULT_STEP_TIMEOUT_MS}; --connect-timeout overrides it for TCP and SSH)`, positiveInt)
-    .option('--kubelet-ca <file>', 'CA that must have signed the kubelets\' serving certificates (default: healthCheck.caFile)')
-    .option('--kubelet-cert <file>', 'client certificate for the kubelet, as kube-apiserver\'s --kubelet-client-certificate')
-    .option('--kubelet-key <file>', 'its key (--kubelet-client-key)')
     .option('--no-kubelet', 'stop after authentication: no channel to the kubelet, no /healthz');
-  addConnectionOptions(command).addHelpText(
+  addKubeletTlsOptions(addConnectionOptions(command)).addHelpText(
     'after',
     `
 Steps, in order (the first failure skips the rest):
@@ -92,15 +85,11 @@ function timeouts(config: EgressConfig, flags: CheckFlags): { connectTimeoutMs: 
   };
 }
 
-/** The flags' files beat the config's healthCheck files; relative flag paths are from the working directory. */
+/** The health check's files, --kubelet-ca and --kubelet-client-cert/-key already applied over the config's. */
 async function kubeletTls(config: EgressConfig, flags: CheckFlags): Promise<tls.ConnectionOptions | undefined> {
   if (!flags.kubelet) return undefined;
-  const file = (flag: string | undefined, configured: string | undefined): string | undefined => (flag === undefined ? configured : path.resolve(flag));
-  return loadKubeletTls({
-    caFile: file(flags.kubeletCa, config.healthCheck.caFile),
-    certFile: file(flags.kubeletCert, config.healthCheck.certFile),
-    keyFile: file(flags.kubeletKey, config.healthCheck.keyFile),
-  });
+  const { caFile, certFile, keyFile } = config.healthCheck;
+  return loadKubeletTls({ caFile, certFile, keyFile });
 }
 
 function report(results: NodeCheckResult[], output: CheckFlags['output'], unverified: boolean): void {

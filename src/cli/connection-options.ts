@@ -47,6 +47,14 @@ export function addListenerOptions(command: Command): Command {
     .addOption(new Option('--tunnel <mode>', 'direction of nodes that set none: forward dials sshd, reverse waits for the node\'s agent, auto does both (default: forward)').choices(TUNNEL_MODES));
 }
 
+/** The kubelet TLS files of the health check (and of `check`), as kube-apiserver names them. */
+export function addKubeletTlsOptions(command: Command): Command {
+  return command
+    .option('--kubelet-ca <file>', 'CA that must have signed the kubelets\' serving certificates (healthCheck.caFile; kube-apiserver\'s --kubelet-certificate-authority)')
+    .option('--kubelet-client-cert <file>', 'client certificate for kubelets that require one (healthCheck.certFile; --kubelet-client-certificate)')
+    .option('--kubelet-client-key <file>', 'its key (healthCheck.keyFile; --kubelet-client-key)');
+}
+
 /** The config the flags describe: the --config file with the flags applied, or the flags alone. */
 export async function configFromCommandLine(flags: ConnectionFlags): Promise<EgressConfig> {
   // Loaded here, not at the top: the config layer brings zod and every schema, which `--help` does not need.

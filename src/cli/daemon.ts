@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { COMMAND_SUMMARIES } from './command-summaries.js';
 import { Daemon } from '../daemon/daemon.js';
 import { DEMO_LISTENERS, demoInstructions, startDemo, type Demo } from '../daemon/demo.js';
-import { addConnectionOptions, addListenerOptions, configFromCommandLine, type ConnectionFlags } from './connection-options.js';
+import { addConnectionOptions, addKubeletTlsOptions, addListenerOptions, configFromCommandLine, type ConnectionFlags } from './connection-options.js';
 import { reportFailure } from './command-failure.js';
 
 interface DaemonFlags extends ConnectionFlags {
@@ -29,7 +29,7 @@ Examples:
     --connect-listen 127.0.0.1:8131      # plain CONNECT on loopback: curl -p -x http://127.0.0.1:8131 ...
   ssh-egress daemon --demo`,
     );
-  addListenerOptions(addConnectionOptions(command)).action(async (flags: DaemonFlags) => {
+  addKubeletTlsOptions(addListenerOptions(addConnectionOptions(command))).action(async (flags: DaemonFlags) => {
     let demo: Demo | undefined;
     try {
       if (flags.demo) {

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { DIALER_DEFAULTS } from '../dialer/dialer-options.js';
 import { ConfigError } from '../errors.js';
 import { POOL_DEFAULTS } from '../tunnel/pool-options.js';
+import { HEALTH_CHECK_DEFAULTS } from '../tunnel/health-check-options.js';
 import { oneOf } from '../util/zod-rule.js';
 import { CONFIG_DEFAULTS, checkSocketPaths } from './config-from-file.js';
 import { adminExposureOf, plainConnectExposure, socksExposure } from '../frontends/listener-exposure.js';
@@ -44,6 +45,10 @@ export interface ConfigFlags {
   agentListen?: string;
   agentHostKey?: string;
   agentUserCa?: string;
+  /** healthCheck.caFile, certFile and keyFile: kube-apiserver's --kubelet-certificate-authority and client pair. */
+  kubeletCa?: string;
+  kubeletClientCert?: string;
+  kubeletClientKey?: string;
   /** ssh.tunnel: the direction of nodes that set none (forward, reverse, auto). */
   tunnel?: string;
   logLevel?: string;
@@ -100,6 +105,7 @@ export function applyFlags(config: EgressConfig, flags: ConfigFlags): EgressConf
     ssh.connectTimeoutMs = flagValue(durationMsRule, flags.connectTimeout, '--connect-timeout');
     ssh.handshakeTimeoutMs = flags.connectTimeout;
   }
+  applyKubeletTlsFlags(next, flags, config.source);
   if (flags.serviceCidr !== undefined) next.serviceCIDRs = flags.serviceCidr.map((c) => flagValue(cidrRule, c, '--service-cidr'));
   applyListenerFlags(next.listeners, flags, config.source);
   checkSocketPaths(next, '', { connect: '--connect-socket', socks: 'listeners.socks.socket.path' });
@@ -208,6 +214,28 @@ function applyAgentListener(listeners: ListenerSettings, flags: ConfigFlags, sou
   if (keyFile === undefined) throw new ConfigError('--agent-listen', 'needs --agent-host-key <file> (created on first start when missing)');
   const caFile = userCAFile ?? current?.userCAFile;
   listeners.agents = { host: address.host, port: address.port, hostKeyFile: keyFile, ...(caFile !== undefined && { userCAFile: caFile }) };
+}
+
+/** --kubelet-ca, --kubelet-client-cert and --kubelet-client-key set the health check's files, as the config keys do. */
+function applyKubeletTlsFlags(next: EgressConfig, flags: ConfigFlags, source: string): void {
+  const check = next.healthCheck;
+  const given = (
+    [
+      ['--kubelet-ca', flags.kubeletCa, 'caFile'],
+      ['--kubelet-client-cert', flags.kubeletClientCert, 'certFile'],
+      ['--kubelet-client-key', flags.kubeletClientKey, 'keyFile'],
+    ] as const
+  ).filter(([, value]) => value !== undefined);
+  if (given.length === 0) return;
+  const kind = check.kind ?? HEALTH_CHECK_DEFAULTS.kind;
+  for (const [flag, value, field] of given) {
+    if (kind !== 'kubelet-https') throw new ConfigError(flag, `only applies to healthCheck.kind kubelet-https (${source} has ${kind})`);
+    check[field] = filePath(value!, flag);
+  }
+  if ((check.certFile === undefined) !== (check.keyFile === undefined)) {
+    const missing = check.certFile === undefined ? '--kubelet-client-cert' : '--kubelet-client-key';
+    throw new ConfigError(missing, 'give --kubelet-client-cert and --kubelet-client-key together (or healthCheck.certFile and keyFile)');
+  }
 }
 
 /** One flag's value through the rule its config field has; a ConfigError names the flag. */

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import type { EgressConfig } from '../config/config-types.js';
-import { assertDaemonListeners } from '../config/index.js';
+import { assertDaemonListeners, unverifiedKubeletWarning } from '../config/index.js';
 import type { Dialer } from '../dialer/dialer.js';
 import { createLogger, type Logger } from '../log.js';
 import { EgressRuntime } from '../runtime/index.js';
@@ -55,6 +55,8 @@ export class Daemon {
       await runtime.apply(config);
       await daemon.openListeners();
       daemon.warnAboutReverseNodes();
+      const unverified = unverifiedKubeletWarning(config);
+      if (unverified) log.warn(unverified);
     } catch (err) {
       await daemon.shutdown(0);
       throw err;

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type http from 'node:http';
 import type https from 'node:https';
 import type tls from 'node:tls';
-import { NoRouteError, PolicyDeniedError } from '../errors.js';
+import { NoRouteError, PolicyDeniedError, TunnelUnavailableError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { TunnelPool } from '../tunnel/pool.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
@@ -155,9 +155,12 @@ export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
 
   private tunnelFor(resolution: Readonly<Resolution>, via: string | undefined): Tunnel {
     const name = via ?? (resolution.via === 'node' ? resolution.node : undefined);
-    if (name === undefined) return this.picker.pick(this.pool.tunnels(), resolution.target);
+    // A node whose health check fails takes no new dials (its SSH connection stays up; see HealthMonitor).
+    if (name === undefined) return this.picker.pick(this.pool.tunnels().filter((t) => !this.pool.healthProblem(t)), resolution.target);
     const tunnel = this.pool.get(name);
     if (!tunnel) throw new NoRouteError(resolution.target, `node ${name} has no tunnel (it left the inventory)`);
+    const problem = this.pool.healthProblem(tunnel);
+    if (problem) throw new TunnelUnavailableError(name, tunnel.currentState, `its health check fails (${problem.code}: ${problem.message})`, { target: resolution.target });
     return tunnel;
   }
 }

@@ -37,10 +37,13 @@ export function publicTunnelStatus(s: TunnelStatus): TunnelStatus {
     bytesIn: s.bytesIn,
     bytesOut: s.bytesOut,
     health: s.health && {
+      healthy: s.health.healthy,
       lastProbeAt: s.health.lastProbeAt,
       rttMs: s.health.rttMs,
       consecutiveFailures: s.health.consecutiveFailures,
       lastProbeError: s.health.lastProbeError,
+      lastProbeErrorCode: s.health.lastProbeErrorCode,
+      kubeletVerified: s.health.kubeletVerified,
     },
   };
 }

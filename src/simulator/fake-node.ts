@@ -22,6 +22,8 @@ export interface FakeNode {
   dropHandshakes(count: number): void;
   /** While false, the node's kubelet answers /healthz with 500. */
   setKubeletHealthy(healthy: boolean): void;
+  /** While on, channel opens on existing connections are never answered (a wedged sshd; keepalives still are). */
+  setHangChannels(on: boolean): void;
   /** SSH connections currently open and authenticated. */
   readonly connections: number;
 }
@@ -80,6 +82,7 @@ export class FakeSshNode implements FakeNode {
   private port: number;
   private authorized: ParsedKey | null;
   private hang = false;
+  private hangChannels = false;
   private handshakesToDrop = 0;
   private ready = 0;
 
@@ -142,6 +145,10 @@ export class FakeSshNode implements FakeNode {
     this.options.setKubeletHealthy(healthy);
   }
 
+  setHangChannels(on: boolean): void {
+    this.hangChannels = on;
+  }
+
   private onSocket(socket: net.Socket): void {
     this.sockets.add(socket);
     socket.on('error', () => {});
@@ -172,6 +179,7 @@ export class FakeSshNode implements FakeNode {
       if (authenticated) this.ready -= 1;
     });
     conn.on('tcpip', (accept, reject, info) => {
+      if (this.hangChannels) return;
       void this.forward(accept, reject, info, () => closed);
     });
   }

@@ -22,7 +22,10 @@ export interface HealthCheckOptions {
   intervalMs?: number;
   /** Default 5000. */
   timeoutMs?: number;
-  /** Consecutive failures that mark the tunnel unhealthy and reconnect it. Default 3. */
+  /**
+   * Consecutive failures that mark the node unhealthy (no new dials, connection kept, until a probe passes),
+   * or reconnect the tunnel when its SSH path is what failed. Default 3.
+   */
   failureThreshold?: number;
   /**
    * TLS for 'kubelet-https': `ca` verifies the kubelet's certificate (with the node's address or name

@@ -14,9 +14,9 @@ import { poolSsh, type PoolSsh } from './pool-ssh.js';
 import { TunnelState } from './state.js';
 import { Tunnel, type StateChange } from './tunnel.js';
 import type { TunnelStatus } from './tunnel-status.js';
-import { HealthMonitor, type Probe } from './health-monitor.js';
+import { HealthMonitor, type HealthProblem, type Probe } from './health-monitor.js';
 import { DialBudget } from './dial-budget.js';
-import { probeFor } from './probes.js';
+import { kubeletVerification, probeFor } from './probes.js';
 import { connectionGroup } from '../ssh/session-group.js';
 import { AgentSessions } from './agent-sessions.js';
 import { autoConnector, reverseConnector } from './agent-connectors.js';
@@ -159,6 +159,14 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
     });
   }
 
+  /**
+   * Why a node's tunnel takes no new dials although it may be READY: its health check has failed
+   * failureThreshold times in a row and no probe has passed since (routing skips it; readiness counts it out).
+   */
+  healthProblem(tunnel: Tunnel): HealthProblem | undefined {
+    return this.monitors.get(tunnel)?.problem();
+  }
+
   /** Each tunnel's own state with its health check's view, draining tunnels included. */
   status(): TunnelStatus[] {
     return [...this.tunnels(), ...this.draining].map((t) => ({ ...t.status(), health: this.monitors.get(t)?.status() }));
@@ -232,7 +240,10 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
       }
       this.emit('stateChange', change);
     });
-    if (this.probe) this.monitors.set(tunnel, new HealthMonitor(tunnel, this.probe, o.healthCheck, this.log));
+    if (this.probe) {
+      const monitorOptions = { ...o.healthCheck, kubeletVerified: kubeletVerification(o.healthCheck) };
+      this.monitors.set(tunnel, new HealthMonitor(tunnel, this.probe, monitorOptions, this.log));
+    }
     return tunnel;
   }
 

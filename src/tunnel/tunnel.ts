@@ -141,8 +141,8 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
     this.connect();
   }
 
-  /** The health check gave up on the current connection: drop it (streams fail) and reconnect. */
-  markUnhealthy(reason: string): void {
+  /** The health check found the SSH path dead: drop the current connection (streams fail) and reconnect. */
+  dropConnection(reason: string): void {
     if (this.state !== TunnelState.READY) return;
     this.failConnection(new TunnelClosedError(this.name, reason));
   }

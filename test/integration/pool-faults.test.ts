@@ -6,6 +6,11 @@ import { readFileSync } from 'node:fs';
 import { startSimulatedCluster } from '../../src/simulator/index.js';
 import { TunnelPool } from '../../src/tunnel/pool.js';
 import { nextState } from '../support/next-state.js';
+import { Dialer } from '../../src/dialer/dialer.js';
+import type { EgressError } from '../../src/errors.js';
+import { readiness } from '../../src/frontends/readiness.js';
+import { createClusterCa } from '../../src/simulator/cluster-pki.js';
+import type { TunnelStatus } from '../../src/tunnel/tunnel-status.js';
 
 
 test('100 nodes, some dropping handshakes as MaxStartups does: all end READY', { timeout: 120_000 }, async () => {
@@ -69,7 +74,9 @@ test('authentication refused parks the tunnel; reconnect() retries at once', asy
   }
 });
 
-test('a kubelet that stops answering 200 gets its tunnel reconnected after N failed probes', async () => {
+// Deliberate change (issue 15): a kubelet that answers badly over a working SSH connection no longer gets that
+// connection dropped and remade (the node flapped between READY and not); it is marked unhealthy instead.
+test('a kubelet that stops answering 200: the node is unhealthy (no new dials, connection kept) until a probe passes', async () => {
   const cluster = await startSimulatedCluster({ nodes: 2 });
   const pool = new TunnelPool({
     user: cluster.user,
@@ -77,16 +84,90 @@ test('a kubelet that stops answering 200 gets its tunnel reconnected after N fai
     knownHostsFile: cluster.knownHostsFile,
     healthCheck: { intervalMs: 20, failureThreshold: 3, tls: { ca: readFileSync(cluster.kubeletCaFile) } },
   });
+  const dialer = new Dialer(pool);
   try {
     pool.setNodes(cluster.nodes);
     await pool.ready({ timeoutMs: 5000 });
     while (!pool.status().every((s) => s.health?.rttMs !== undefined)) await new Promise((r) => setTimeout(r, 10));
+    const changes: string[] = [];
+    pool.on('stateChange', (c) => changes.push(`${c.node} ${c.to}`));
     cluster.node('n2').setKubeletHealthy(false);
-    const change = await nextState(pool, 'n2', 'TRANSIENT_FAILURE');
-    assert.match(change.error!.message, /health check failed 3 times in a row: .*500/);
-    assert.equal(pool.get('n1')?.currentState, 'READY', 'the healthy node is untouched');
+    const n2 = (): TunnelStatus => pool.status().find((s) => s.node === 'n2')!;
+    while (n2().health?.healthy !== false) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(n2().health?.lastProbeErrorCode, 'ERR_KUBELET_STATUS');
+    assert.match(n2().health?.lastProbeError ?? '', /HTTP 500/);
+    await assert.rejects(dialer.dial({ kind: 'kubelet', node: 'n2' }), (err: EgressError) => err.code === 'ERR_TUNNEL_UNAVAILABLE' && /health check fails \(ERR_KUBELET_STATUS/.test(err.message));
+    assert.equal(readiness(pool.status(), 1).ready, false);
+    // Several probe intervals on: still the same SSH connection, no state change at all.
+    const failures = n2().health!.consecutiveFailures;
+    while (n2().health!.consecutiveFailures < failures + 5) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(changes, [], 'no reconnect, no flapping');
+    assert.equal(n2().state, 'READY');
+    assert.equal(cluster.node('n2').connections, 1);
+    assert.equal(pool.healthProblem(pool.get('n1')!), undefined, 'the healthy node is untouched');
+
     cluster.node('n2').setKubeletHealthy(true);
-    await pool.ready({ timeoutMs: 10_000 });
+    while (n2().health?.healthy !== true) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(readiness(pool.status(), 1).ready, true);
+    (await dialer.dial({ kind: 'kubelet', node: 'n2' })).destroy();
+    assert.deepEqual(changes, []);
+  } finally {
+    await pool.close();
+    await cluster.stop();
+  }
+});
+
+test('kubelet certificates the given CA did not sign: every node unhealthy with ERR_KUBELET_CERT, READY, never reconnected', async () => {
+  const cluster = await startSimulatedCluster({ nodes: 2 });
+  const wrongCa = await createClusterCa('some other CA');
+  const pool = new TunnelPool({
+    user: cluster.user,
+    identityFile: cluster.identityFile,
+    knownHostsFile: cluster.knownHostsFile,
+    healthCheck: { intervalMs: 20, failureThreshold: 2, tls: { ca: wrongCa.certPem } },
+  });
+  try {
+    const changes: string[] = [];
+    pool.on('stateChange', (c) => changes.push(`${c.node} ${c.to}`));
+    pool.setNodes(cluster.nodes);
+    await pool.ready({ timeoutMs: 5000 });
+    while (!pool.status().every((s) => (s.health?.consecutiveFailures ?? 0) >= 8)) await new Promise((r) => setTimeout(r, 10));
+    for (const s of pool.status()) {
+      assert.equal(s.state, 'READY');
+      assert.equal(s.health?.healthy, false);
+      assert.equal(s.health?.lastProbeErrorCode, 'ERR_KUBELET_CERT');
+      assert.equal(s.health?.kubeletVerified, true);
+      assert.equal(s.attempts, 0);
+    }
+    assert.deepEqual(changes.sort(), ['n1 CONNECTING', 'n1 READY', 'n2 CONNECTING', 'n2 READY'], 'one connection each, kept');
+    const r = readiness(pool.status(), 0.5);
+    assert.equal(r.ready, false);
+    assert.match(r.reasons.join('\n'), /n1 READY but unhealthy: ERR_KUBELET_CERT/);
+  } finally {
+    await pool.close();
+    await cluster.stop();
+  }
+});
+
+test('probes whose channel sshd never answers: the SSH path is dead, so the tunnel is reconnected after N failures', async () => {
+  const cluster = await startSimulatedCluster({ nodes: 1 });
+  const pool = new TunnelPool({
+    user: cluster.user,
+    identityFile: cluster.identityFile,
+    knownHostsFile: cluster.knownHostsFile,
+    healthCheck: { intervalMs: 20, timeoutMs: 100, failureThreshold: 2, tls: { ca: readFileSync(cluster.kubeletCaFile) } },
+    backoff: { initialDelayMs: 10 },
+  });
+  try {
+    pool.setNodes(cluster.nodes);
+    await pool.ready({ timeoutMs: 5000 });
+    cluster.node('n1').setHangChannels(true);
+    const change = await nextState(pool, 'n1', 'TRANSIENT_FAILURE');
+    assert.equal(change.error?.code, 'ERR_TUNNEL_CLOSED');
+    assert.match(change.error!.message, /health check failed 2 times in a row: .*opening the SSH channel|health check failed 2 times in a row: dial .* was aborted/);
+    assert.equal(pool.status()[0]!.health?.healthy, true, 'a dead SSH path is the tunnel\'s failure, not the node\'s health');
+    cluster.node('n1').setHangChannels(false);
+    await pool.ready({ timeoutMs: 5000 });
   } finally {
     await pool.close();
     await cluster.stop();

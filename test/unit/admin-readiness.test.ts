@@ -35,6 +35,17 @@ const cases: Array<{ name: string; statuses: TunnelStatus[]; fraction: number; r
   { name: 'empty inventory is never ready', statuses: [], fraction: 0, ready: false, count: [0, 0], reasons: ['no nodes in the inventory'] },
   { name: 'all READY', statuses: [tunnel('n1', READY), tunnel('n2', READY)], fraction: 1, ready: true, count: [2, 2], reasons: [] },
   {
+    name: 'a READY node whose health check fails counts out, with its probe error',
+    statuses: [
+      tunnel('n1', READY, { health: { healthy: true, lastProbeAt: undefined, rttMs: 2, consecutiveFailures: 0, lastProbeError: undefined, lastProbeErrorCode: undefined, kubeletVerified: true } }),
+      tunnel('n2', READY, { health: { healthy: false, lastProbeAt: undefined, rttMs: undefined, consecutiveFailures: 4, lastProbeError: 'node n2: certificate not signed by the given CA', lastProbeErrorCode: 'ERR_KUBELET_CERT', kubeletVerified: true } }),
+    ],
+    fraction: 1,
+    ready: false,
+    count: [1, 2],
+    reasons: ['n2 READY but unhealthy: ERR_KUBELET_CERT: node n2: certificate not signed by the given CA'],
+  },
+  {
     name: 'exactly the share is enough',
     statuses: [tunnel('n1', READY), tunnel('n2', TRANSIENT_FAILURE, { lastError: refused })],
     fraction: 0.5,

@@ -181,7 +181,7 @@ describe('status table', () => {
   const tunnel = {
     node: 'n1', address: '198.18.0.11', sshPort: 22, mode: 'forward' as const, direction: 'forward' as const, agent: undefined, state: 'READY' as const, since: '2025-01-01T00:00:00Z', lastError: undefined,
     attempts: 0, nextRetryAt: undefined, hostKeyFingerprint: 'SHA256:0123456789abcdefghijklmnop', draining: false,
-    openStreams: 3, connections: 2, inFlightBytes: 131072, bytesIn: 2048, bytesOut: 100, health: { lastProbeAt: '2025-01-01T00:09:50Z', rttMs: 4.2, consecutiveFailures: 0, lastProbeError: undefined },
+    openStreams: 3, connections: 2, inFlightBytes: 131072, bytesIn: 2048, bytesOut: 100, health: { healthy: true, lastProbeAt: '2025-01-01T00:09:50Z', rttMs: 4.2, consecutiveFailures: 0, lastProbeError: undefined, lastProbeErrorCode: undefined, kubeletVerified: true },
   };
   const status: AdminStatus = {
     version: '0.1.0', uptimeSeconds: 600,
@@ -206,5 +206,12 @@ describe('status table', () => {
     assert.match(renderStatusTable(status, coloured, now), /\x1b\[31mTRANSIENT_FAILURE\x1b\[39m/);
     assert.match(renderStatusWideTable(status, plain, now), /n2 .* 4 +in 30s .*cannot reach node n2/);
     assert.match(statusSummary(status), /^not ready: 1 of 2 tunnels READY \(need 75%\); daemon 0\.1\.0, up 10m$/);
+  });
+
+  it('a READY node whose health check fails shows as unhealthy, with the probe\'s error', () => {
+    const health = { ...tunnel.health, healthy: false, consecutiveFailures: 5, lastProbeError: 'node n1: certificate not signed by the given CA', lastProbeErrorCode: 'ERR_KUBELET_CERT' };
+    const table = renderStatusTable({ ...status, tunnels: [{ ...tunnel, health }] }, plain, now);
+    assert.match(table, /n1 +198\.18\.0\.11 +forward +READY \(unhealthy\) .*node n1: certificate not signed by the given CA/);
+    assert.match(renderStatusTable({ ...status, tunnels: [{ ...tunnel, health }] }, coloured, now), /\x1b\[31mREADY \(unhealthy\)\x1b\[39m/);
   });
 });

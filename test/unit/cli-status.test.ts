@@ -19,7 +19,7 @@ function statusBody(ready: boolean): string {
     node, address: `198.18.0.${node.slice(1)}`, sshPort: 22, state, since: new Date(Date.now() - 65_000).toISOString(),
     lastError: lastError && { code: 'ERR_AUTH', message: lastError }, attempts: 1, nextRetryAt: undefined,
     hostKeyFingerprint: state === 'READY' ? 'SHA256:abcdefghijklmnopqrstuvwxyz' : undefined, draining: false,
-    openStreams: 2, connections: state === 'READY' ? 1 : 0, inFlightBytes: 0, bytesIn: 10, bytesOut: 20, health: { lastProbeAt: undefined, rttMs: 3.4, consecutiveFailures: 0, lastProbeError: undefined },
+    openStreams: 2, connections: state === 'READY' ? 1 : 0, inFlightBytes: 0, bytesIn: 10, bytesOut: 20, health: { healthy: true, lastProbeAt: undefined, rttMs: 3.4, consecutiveFailures: 0, lastProbeError: undefined, lastProbeErrorCode: undefined, kubeletVerified: true },
   });
   return `${JSON.stringify(
     {

@@ -242,3 +242,29 @@ describe('reverse tunnels: --tunnel, --agent-listen, --agent-host-key, --agent-u
     assert.throws(() => fromFile(withValue(validDoc(), ['listeners', 'agents'], { listen: '0.0.0.0:8022' })), /listeners\.agents\.hostKeyFile: required field is missing/);
   });
 });
+
+describe('kubelet verification: --kubelet-ca, --kubelet-client-cert, --kubelet-client-key', () => {
+  test('the flags set healthCheck.caFile, certFile and keyFile, over the file\'s', () => {
+    const alone = configFromFlags({ inventory: 'n.yaml', kubeletCa: 'ca.crt', kubeletClientCert: '/pki/c.crt', kubeletClientKey: '/pki/c.key' });
+    assert.deepEqual(alone.healthCheck, { caFile: resolve('ca.crt'), certFile: '/pki/c.crt', keyFile: '/pki/c.key' });
+    const file = fromFile();
+    assert.equal(file.healthCheck.caFile, '/etc/ssh-egress/pki/ca.crt');
+    const flagged = applyFlags(file, { kubeletCa: '/other/ca.crt' });
+    assert.deepEqual(flagged.healthCheck, { ...file.healthCheck, caFile: '/other/ca.crt' });
+  });
+
+  test('refusals name the flag', () => {
+    const tcp = (): EgressConfig => fromFile(withValue(withValue(validDoc(), ['healthCheck'], { kind: 'tcp' }), ['listeners'], undefined));
+    const cases: Array<{ flags: ConfigFlags; base?: () => EgressConfig; path: string; message: RegExp }> = [
+      { flags: { kubeletCa: '' }, path: '--kubelet-ca', message: /is not a file path/ },
+      { flags: { kubeletClientCert: '/c.crt' }, path: '--kubelet-client-key', message: /^--kubelet-client-key: give --kubelet-client-cert and --kubelet-client-key together/ },
+      { flags: { kubeletClientKey: '/c.key' }, path: '--kubelet-client-cert', message: /together/ },
+      { flags: { kubeletCa: '/ca.crt' }, base: tcp, path: '--kubelet-ca', message: /only applies to healthCheck\.kind kubelet-https \(egress\.yaml has tcp\)/ },
+    ];
+    for (const c of cases) {
+      const err = flagError(() => applyFlags((c.base ?? fromFile)(), c.flags));
+      assert.equal(err.path, c.path, JSON.stringify(c.flags));
+      assert.match(err.message, c.message, JSON.stringify(c.flags));
+    }
+  });
+});

@@ -63,6 +63,8 @@ const STATE_STYLES: Readonly<Record<string, Style>> = {
 };
 
 function stateCell(t: TunnelStatus): Cell {
+  // Connected but taking no dials: its health check fails (the probe's error is in the last column).
+  if (t.state === 'READY' && t.health?.healthy === false) return { text: 'READY (unhealthy)', style: 'fail' };
   const text = t.draining ? `${t.state} (draining)` : t.state;
   const style = STATE_STYLES[t.state];
   return style ? { text, style } : { text };
