@@ -40,9 +40,11 @@ export class ListWatchHealth {
   track(listWatch: ListWatch): ListWatch {
     return {
       what: listWatch.what,
-      list: async (signal) => {
+      // Every argument is passed on, so a change to what the reflector asks for needs no change here.
+      list: async (...args: Parameters<ListWatch['list']>) => {
+        const [signal] = args;
         try {
-          const result = await listWatch.list(signal);
+          const result = await listWatch.list(...args);
           this.succeeded();
           return result;
         } catch (err) {
