@@ -6,7 +6,7 @@ import { ADMIN_DEFAULTS } from '../frontends/admin-server.js';
 import { positiveInt } from './connection-options.js';
 import { EXIT, exitStatusFor } from './exit-status.js';
 import { paletteFor } from './output/colour.js';
-import { renderStatusTable, renderStatusWideTable, statusSummary } from './output/status-table.js';
+import { inventorySummary, renderStatusTable, renderStatusWideTable, statusSummary } from './output/status-table.js';
 import { AdminUnreachableError, adminStatusUrl, fetchAdminStatus } from './status-fetch.js';
 
 interface StatusFlags {
@@ -49,7 +49,8 @@ Examples:
         } else {
           const colours = paletteFor(process.stdout);
           const table = flags.output === 'wide' ? renderStatusWideTable(status, colours) : renderStatusTable(status, colours);
-          process.stdout.write(`${table}\n${statusSummary(status)}\n`);
+          const inventory = inventorySummary(status, colours);
+          process.stdout.write(`${table}\n${inventory === undefined ? '' : `${inventory}\n`}${statusSummary(status)}\n`);
         }
         setExitCode(status.ready.ready ? EXIT.OK : EXIT.FAILED);
       } catch (err) {

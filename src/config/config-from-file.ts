@@ -43,6 +43,7 @@ export function egressConfigFromFile(file: ConfigFile, source: string, baseDir: 
     ...(file.limits && { limits: defined(file.limits) }),
     listeners: listenerSettings(file.listeners, at),
     readyFraction: file.readiness?.readyFraction ?? CONFIG_DEFAULTS.readyFraction,
+    ...(file.readiness?.maxInventoryStalenessSeconds !== undefined && { maxInventoryStalenessSeconds: file.readiness.maxInventoryStalenessSeconds }),
     drainGraceMs: file.drain?.graceMs ?? POOL_DEFAULTS.drainGraceMs,
     log: defined({ level: file.log?.level, format: file.log?.format }),
   };

@@ -9,12 +9,13 @@ import { z } from 'zod';
 import { dialerOptionsSchema } from '../dialer/dialer-options.js';
 import { destinationPolicySchema } from '../dialer/policy-options.js';
 import { connectionLimitsShape } from '../frontends/limits-connections.js';
+import { readinessOptionsObject } from '../frontends/readiness-options.js';
 import { nodeEntrySchema } from '../nodes/inventory-schema.js';
 import { healthCheckObject } from '../tunnel/health-check-options.js';
 import { poolOptionsObject, sshChoiceRules } from '../tunnel/pool-options.js';
 import { show } from '../util/show-value.js';
 import { oneOf, rule } from '../util/zod-rule.js';
-import { booleanRule, envNameRule, filePathRule, fractionRule, oneLineRule, portRule } from '../options/option-rules.js';
+import { booleanRule, envNameRule, filePathRule, oneLineRule, portRule } from '../options/option-rules.js';
 import { ADDRESS_TYPES, LOG_FORMATS, LOG_LEVELS, parseMode } from './config-values.js';
 import { LISTEN_EXAMPLE, parseListenAddress, type HostPort } from '../net/listen-address.js';
 
@@ -129,7 +130,7 @@ export const configFileSchema = z.strictObject({
   dial: z.strictObject({ timeoutMs: dialerOptionsSchema.shape.dialTimeoutMs }).optional(),
   limits: limits.optional(),
   listeners: listeners.optional(),
-  readiness: z.strictObject({ readyFraction: fractionRule.optional() }).optional(),
+  readiness: readinessOptionsObject.optional(),
   drain: z.strictObject({ graceMs: pool.drainGraceMs }).optional(),
   log: z.strictObject({ level: oneOf(LOG_LEVELS).optional(), format: oneOf(LOG_FORMATS).optional() }).optional(),
 });

@@ -24,6 +24,8 @@ export interface EgressConfig {
   listeners: ListenerSettings;
   /** Share of tunnels (0..1) that must be READY for /readyz to answer 200. Default 0.5. */
   readyFraction: number;
+  /** Not ready once the inventory has failed to sync for longer than this; absent: staleness never makes it not ready. */
+  maxInventoryStalenessSeconds?: number;
   /** How long SIGTERM lets open streams finish. Default 30000. */
   drainGraceMs: number;
   log: LogSettings;

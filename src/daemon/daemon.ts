@@ -50,7 +50,9 @@ export class Daemon {
     assertDaemonListeners(config);
     const log = logger ?? createLogger(config.log);
     const runtime = await EgressRuntime.create(config, { logger: log, watchKubernetes: true });
-    const daemon = new Daemon(config, loadConfig, runtime, new EgressMetrics(runtime.pool, runtime.dialer), log);
+    const metrics = new EgressMetrics(runtime.pool, runtime.dialer);
+    metrics.addInventory(() => runtime.inventoryStatus());
+    const daemon = new Daemon(config, loadConfig, runtime, metrics, log);
     try {
       await runtime.apply(config);
       await daemon.openListeners();
@@ -169,6 +171,8 @@ export class Daemon {
       this.admin = new AdminServer({ ...admin, logger: this.log }, {
         pool: () => this.pool,
         readyFraction: () => this.config.readyFraction,
+        maxInventoryStalenessSeconds: () => this.config.maxInventoryStalenessSeconds,
+        inventory: () => this.runtime.inventoryStatus(),
         metrics: this.metrics,
       });
       await this.admin.listen();

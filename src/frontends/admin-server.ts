@@ -15,9 +15,9 @@ import type { ShapeOf } from '../util/shape-of.js';
 import { rule } from '../util/zod-rule.js';
 import type { TunnelPool } from '../tunnel/pool.js';
 import type { EgressMetrics } from './metrics.js';
-import { readiness, readinessSummary } from './readiness.js';
+import { readiness, readinessSummary, type Readiness } from './readiness.js';
 import { publicTunnelStatus, type AdminStatus } from './admin-status.js';
-
+import { inventoryReadiness, type InventoryReadiness, type InventoryStatusSource } from './inventory-status.js';
 
 export interface AdminServerOptions {
   /** Default 127.0.0.1. */
@@ -50,6 +50,17 @@ export interface AdminSource {
   pool(): TunnelPool;
   readyFraction(): number;
   metrics: EgressMetrics;
+  /** The inventory's source and health; without it /status and /readyz leave the inventory out. */
+  inventory?: InventoryStatusSource;
+  /** readiness.maxInventoryStalenessSeconds; undefined: staleness never makes the daemon not ready. */
+  maxInventoryStalenessSeconds?(): number | undefined;
+}
+
+/** Tunnels and inventory together: what /readyz answers and /status's `ready` says. */
+interface CurrentReadiness {
+  tunnels: Readiness;
+  inventory: InventoryReadiness | undefined;
+  ready: boolean;
 }
 
 interface Reply {
@@ -162,25 +173,37 @@ export class AdminServer {
 
   private readyz(verbose: boolean): Reply {
     const fraction = this.source.readyFraction();
-    const r = readiness(this.source.pool().status(), fraction);
-    const head = r.ready ? 'ok' : `not ready: ${readinessSummary(r, fraction)}`;
-    if (!verbose) return { status: r.ready ? 200 : 503, body: `${head}\n` };
-    const lines = [r.ready ? `ok: ${readinessSummary(r, fraction)}` : head, ...r.reasons.map((line) => `  ${line}`)];
+    const { tunnels: r, inventory, ready } = this.readiness();
+    const summary = readinessSummary(r, fraction);
+    const head = ready ? 'ok' : `not ready: ${r.ready ? inventory?.line : summary}`;
+    if (!verbose) return { status: ready ? 200 : 503, body: `${head}\n` };
+    const lines = [ready ? `ok: ${summary}` : head, ...r.reasons.map((line) => `  ${line}`)];
+    // A stale inventory is shown even while ready: tunnels work on the last known nodes.
+    if (inventory) lines.push(inventory.line);
     const missing = this.source.pool().nodesWithoutTunnel();
     // "No agent available" shows here before a request fails: which nodes this replica cannot reach, and which way.
     if (missing.length > 0) lines.push(`no tunnel on this replica: ${missing.map((n) => `${n.node} (${n.direction})`).join(', ')}`);
-    return { status: r.ready ? 200 : 503, body: `${lines.join('\n')}\n` };
+    return { status: ready ? 200 : 503, body: `${lines.join('\n')}\n` };
+  }
+
+  private readiness(tunnels = this.source.pool().status(), status = this.source.inventory?.()): CurrentReadiness {
+    const r = readiness(tunnels, this.source.readyFraction());
+    const inventory = status && inventoryReadiness(status, this.source.maxInventoryStalenessSeconds?.());
+    return { tunnels: r, inventory, ready: r.ready && (inventory?.ready ?? true) };
   }
 
   private status(): AdminStatus {
     const fraction = this.source.readyFraction();
     const tunnels = this.source.pool().status();
+    const inventoryStatus = this.source.inventory?.();
+    const { tunnels: r, inventory, ready } = this.readiness(tunnels, inventoryStatus);
     return {
       version: this.version,
       uptimeSeconds: Math.floor(process.uptime()),
-      ready: { ...readiness(tunnels, fraction), readyFraction: fraction },
+      ready: { ...r, ready, reasons: inventory && !inventory.ready ? [...r.reasons, inventory.line] : r.reasons, readyFraction: fraction },
       tunnels: tunnels.map(publicTunnelStatus),
       nodesWithoutTunnel: this.source.pool().nodesWithoutTunnel(),
+      ...(inventoryStatus && { inventory: inventoryStatus }),
     };
   }
 }

@@ -1,5 +1,6 @@
 import type { NodeWithoutTunnel } from '../tunnel/nodes-without-tunnel.js';
 import type { TunnelStatus } from '../tunnel/tunnel-status.js';
+import type { InventoryStatus } from './inventory-status.js';
 import type { Readiness } from './readiness.js';
 
 /** The body of GET /status. */
@@ -10,6 +11,8 @@ export interface AdminStatus {
   tunnels: TunnelStatus[];
   /** Inventory nodes with no READY tunnel on this replica (for a reverse node: no agent connected here). */
   nodesWithoutTunnel: NodeWithoutTunnel[];
+  /** Where the nodes come from and how current they are (absent for a library-built admin server without one). */
+  inventory?: InventoryStatus;
 }
 
 /**

@@ -8,6 +8,8 @@ import type { StateChange } from '../tunnel/tunnel.js';
 import type { Frontend } from './frontend.js';
 import { StreamByteTotals } from './metrics-bytes.js';
 import { registerAgentMetrics } from './metrics-agents.js';
+import { registerInventoryMetrics } from './metrics-inventory.js';
+import type { InventoryStatusSource } from './inventory-status.js';
 import type { AgentServer } from '../ssh/agent-server.js';
 
 const PREFIX = 'ssh_egress_';
@@ -171,6 +173,11 @@ export class EgressMetrics {
   /** Exports the agent listener's counters (reverse tunnels); once per daemon. */
   addAgentServer(server: AgentServer): void {
     registerAgentMetrics(this.registry, PREFIX, server);
+  }
+
+  /** Exports the inventory's health (last sync, errors by code, nodes); once per daemon. */
+  addInventory(inventory: InventoryStatusSource): void {
+    registerInventoryMetrics(this.registry, PREFIX, inventory);
   }
 
   /** Stops listening to the pool and dialer. */

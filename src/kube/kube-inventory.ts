@@ -15,6 +15,7 @@ import type { KubernetesInventorySettings } from './kube-settings.js';
 import { nodeListWatch } from './client-node-list-watch.js';
 import type { KubeConfigShape } from './kube-config-shape.js';
 import type { ListWatch } from './list-watch.js';
+import { ListWatchHealth, type ListWatchHealthStatus } from './list-watch-health.js';
 import { mapNodes } from './node-mapping.js';
 import { Reflector, type ReflectorOptions, type ReflectorStatus } from './reflector.js';
 
@@ -38,6 +39,8 @@ export interface KubeInventoryStatus extends ReflectorStatus {
   /** Nodes left out (or kept at a previous spec), with the reason. */
   problems: Record<string, string>;
   notReady: string[];
+  /** Last sync, last failure (cleared by the next success) and failure counts: /status, /readyz, /metrics. */
+  health: ListWatchHealthStatus;
 }
 
 interface KubeInventoryEvents {
@@ -50,7 +53,10 @@ interface KubeInventoryEvents {
 export class KubeInventory extends EventEmitter<KubeInventoryEvents> {
   /** Resolves with the first node set; rejects if stop() comes first. */
   readonly synced: Promise<NodeSpec[]>;
+  /** The API server's URL, when the inventory was given a kubeConfig. */
+  readonly apiServer: string | undefined;
   private readonly reflector: Reflector;
+  private readonly health = new ListWatchHealth();
   private readonly log: Logger;
   private readonly source: string;
   private current: NodeSpec[] = [];
@@ -67,8 +73,9 @@ export class KubeInventory extends EventEmitter<KubeInventoryEvents> {
     if (options.addressTypes?.length === 0) throw new ConfigError('addressTypes', 'name at least one address type, e.g. InternalIP');
     if (options.sshPort !== undefined) parseOptions(portRule, options.sshPort, { root: 'sshPort' });
     this.log = (options.logger ?? silentLogger()).child({ component: 'kube' });
-    const listWatch = options.listWatch ?? nodeListWatch(requireKubeConfig(options), options.labelSelector);
-    this.source = options.kubeConfig ? `Kubernetes API ${apiServerOf(options.kubeConfig)}` : 'Kubernetes API';
+    const listWatch = this.health.track(options.listWatch ?? nodeListWatch(requireKubeConfig(options), options.labelSelector));
+    this.apiServer = options.kubeConfig ? apiServerOf(options.kubeConfig) : undefined;
+    this.source = this.apiServer ? `Kubernetes API ${this.apiServer}` : 'Kubernetes API';
     this.reflector = new Reflector({ ...options.reflector, listWatch, logger: options.logger });
     this.synced = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     this.synced.catch(() => undefined); // stop() before the first list is no unhandled rejection
@@ -107,6 +114,7 @@ export class KubeInventory extends EventEmitter<KubeInventoryEvents> {
       nodes: this.current.length,
       problems: Object.fromEntries(this.problems),
       notReady: [...this.notReady],
+      health: this.health.status(),
     };
   }
 

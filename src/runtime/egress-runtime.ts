@@ -1,9 +1,11 @@
 import type { EgressConfig } from '../config/config-types.js';
 import { Dialer, type DialerOptions } from '../dialer/dialer.js';
 import { KubernetesInventoryRunner } from '../kube/inventory-runner.js';
+import type { InventoryStatus } from '../frontends/inventory-status.js';
 import type { Logger } from '../log.js';
 import { TunnelPool } from '../tunnel/pool.js';
 import type { TunnelPoolOptions } from '../tunnel/pool-options.js';
+import { loadedInventoryStatus, watchedInventoryStatus } from './inventory-status-of.js';
 import { kubernetesSettingsOf, loadNodes } from './load-nodes.js';
 import { toDialerOptions, toPoolOptions } from './options-from-config.js';
 
@@ -27,6 +29,8 @@ export class EgressRuntime {
   private readonly kube: KubernetesInventoryRunner | undefined;
   /** The config last applied; discovered service ranges are added to its dialer options. */
   private config: EgressConfig;
+  /** The inventory read at the last apply(), when it is not watched. */
+  private loaded: InventoryStatus | undefined;
 
   private constructor(
     config: EgressConfig,
@@ -72,8 +76,15 @@ export class EgressRuntime {
     this.dialer.reconfigure(this.dialerOptions(config));
     // Set before the watch starts: service ranges it discovers join this config's, not the previous one's.
     this.config = config;
+    this.loaded = nodes && loadedInventoryStatus(config.inventory, nodes.length, Date.now());
     if (nodes) this.pool.setNodes(nodes);
     await applyKube?.();
+  }
+
+  /** The inventory's source and health (how current it is, the last API error), for /status and /readyz. */
+  inventoryStatus(): InventoryStatus | undefined {
+    const watch = this.kube?.watch;
+    return watch ? watchedInventoryStatus(this.config.inventory, watch.inventory) : this.loaded;
   }
 
   /** Stops the inventory watch and closes every tunnel. */

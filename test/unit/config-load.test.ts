@@ -87,6 +87,13 @@ describe('parseConfig', () => {
     } satisfies EgressConfig);
   });
 
+  test('readiness.maxInventoryStalenessSeconds is carried; absent, staleness never makes the daemon not ready', () => {
+    const text = 'ssh: {user: root}\ninventory: {file: n}\nreadiness: {maxInventoryStalenessSeconds: 120}\n';
+    const config = parseConfig(text, 'r.yaml', '/');
+    assert.equal(config.maxInventoryStalenessSeconds, 120);
+    assert.equal(config.readyFraction, 0.5);
+  });
+
   test('listener defaults: socket mode 0600, admin on 127.0.0.1:8132', () => {
     const text = 'ssh: {user: root}\ninventory: {file: n}\nlisteners:\n  socks: {socket: {path: /run/s.sock}}\n  admin: {}\n';
     const { listeners } = parseConfig(text, 'l.yaml', '/');

@@ -80,6 +80,8 @@ const FIELD_CASES: Case[] = [
   { at: ['listeners', 'socks', 'users', 0, 'password'], value: 'hunter2', message: /^unknown field \(passwords are not kept in the config/ },
   { at: ['listeners', 'admin', 'listen'], value: 'localhost', message: /^"localhost" is not host:port/ },
   { at: ['readiness', 'readyFraction'], value: 1.5, message: /^1\.5 is not a fraction from 0 to 1$/ },
+  { at: ['readiness', 'maxInventoryStalenessSeconds'], value: 0, message: /^0 is not a whole number of seconds from 1 to 31622400$/ },
+  { at: ['readiness', 'maxInventoryStalenessSeconds'], value: '5m', message: /^"5m" is not a whole number of seconds/ },
   { at: ['drain', 'graceMs'], value: -5, message: /is not a whole number of milliseconds/ },
   { at: ['log', 'level'], value: 'verbose', message: /^"verbose" is not one of error, warn, info, debug$/ },
   { at: ['log', 'format'], value: 'xml', message: /^"xml" is not one of json, text$/ },

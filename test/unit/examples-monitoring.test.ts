@@ -24,6 +24,7 @@ before(() => {
   pool = new TunnelPool({ user: 'egress', tunnel: 'reverse' }); // no credentials needed: nothing connects
   metrics = new EgressMetrics(pool, new Dialer(pool));
   metrics.addAgentServer({} as AgentServer); // registers the agent metrics; they read the server only when scraped
+  metrics.addInventory(() => undefined); // and the inventory's
   exported = new Set(
     metrics.registry.getMetricsAsArray().flatMap((m) => {
       const { name } = m as unknown as { name: string };

@@ -1,4 +1,5 @@
 import type { AdminStatus } from '../../frontends/admin-status.js';
+import { inventoryReadiness } from '../../frontends/inventory-status.js';
 import type { TunnelStatus } from '../../tunnel/tunnel-status.js';
 import type { Palette, Style } from './colour.js';
 import { formatAge, formatBytes, formatMs, formatSeconds, formatUntil, shortFingerprint } from './format.js';
@@ -52,6 +53,13 @@ export function statusSummary(status: AdminStatus): string {
   const r = status.ready;
   const need = `${Number((r.readyFraction * 100).toFixed(1))}%`;
   return `${r.ready ? 'ready' : 'not ready'}: ${r.readyCount} of ${r.total} tunnels READY (need ${need}); daemon ${status.version}, up ${formatSeconds(status.uptimeSeconds)}`;
+}
+
+/** The inventory line of /readyz?verbose, flagged when it is stale; undefined from a daemon that does not report it. */
+export function inventorySummary(status: AdminStatus, colours: Palette, now: number = Date.now()): string | undefined {
+  if (!status.inventory) return undefined;
+  const { line, stale } = inventoryReadiness(status.inventory, undefined, now);
+  return colours.paint(line, stale ? 'warn' : undefined);
 }
 
 const STATE_STYLES: Readonly<Record<string, Style>> = {
