@@ -101,7 +101,18 @@ export class Daemon {
     }
     this.config = next;
     this.log.info('config reloaded', { nodes: this.pool.nodes().length });
+    await this.reloadTrust();
     return true;
+  }
+
+  /** Host-key trust is files outside the config: read again on every reload, keeping the old on failure. */
+  private async reloadTrust(): Promise<void> {
+    try {
+      const { checked, disconnected } = await this.pool.reloadTrust();
+      this.log.info('host-key trust re-read', { checked, disconnected });
+    } catch (err) {
+      this.log.error('host-key trust not re-read, keeping the previous trust', { error: (err as Error).message });
+    }
   }
 
   /**

@@ -52,47 +52,67 @@ interface NodeTrust {
 }
 
 export function createHostKeyVerifier(node: NodeSpec, policy: HostKeyPolicy): (keyBlob: Buffer) => HostKeyVerdict {
-  return (keyBlob) => {
-    const fingerprint = fingerprintOf(keyBlob);
-    if (policy.insecureIgnoreHostKeys) return { ok: true, fingerprint };
-    // Worked out now, not when the attempt began: a first-use key recorded meanwhile must count.
-    let trust: NodeTrust;
+  return (keyBlob) => judgeHostKey(node, policy, { fingerprint: fingerprintOf(keyBlob), blob: keyBlob });
+}
+
+/**
+ * Whether the key a connected node presented (known by its fingerprint only) is still trusted, after the
+ * trust was read again. Records nothing: a node nothing vouches for under trust on first use stays trusted,
+ * as its next connection would be.
+ */
+export function recheckHostKey(node: NodeSpec, policy: HostKeyPolicy, fingerprint: string): HostKeyVerdict {
+  return judgeHostKey(node, policy, { fingerprint });
+}
+
+/** A presented host key: its blob when the handshake is under way, only its fingerprint afterwards. */
+interface PresentedKey {
+  fingerprint: string;
+  blob?: Buffer;
+}
+
+function judgeHostKey(node: NodeSpec, policy: HostKeyPolicy, key: PresentedKey): HostKeyVerdict {
+  const { fingerprint } = key;
+  if (policy.insecureIgnoreHostKeys) return { ok: true, fingerprint };
+  // Worked out now, not when the attempt began: a first-use key recorded meanwhile must count.
+  let trust: NodeTrust;
+  try {
+    trust = nodeTrust(node, policy);
+  } catch (err) {
+    return { ok: false, error: trustStoreError(err) };
+  }
+  // Blobs are compared byte for byte when we have them; a connected node's key only by fingerprint.
+  const isKey = (blob: Buffer): boolean => (key.blob ? blob.equals(key.blob) : fingerprintOf(blob) === fingerprint);
+  // Revocation beats every other source of trust, as in OpenSSH.
+  if (trust.revoked.some(isKey)) {
+    return { ok: false, error: new HostKeyRevokedError(node.name, fingerprint) };
+  }
+  // Only a @cert-authority line vouches for this node: refusing beats pretending we checked a certificate.
+  const firstCaLine = trust.certAuthorityLines[0];
+  if (firstCaLine !== undefined && trust.expected.length === 0) {
+    return {
+      ok: false,
+      error: new KnownHostsError(
+        `@cert-authority in ${firstCaLine} cannot be honoured: ssh2 does not support ` +
+          `OpenSSH host certificates; pin host keys instead (node ${node.name})`,
+      ),
+    };
+  }
+  if (trust.knownBlobs.some(isKey) || trust.pinned.has(fingerprint)) {
+    return { ok: true, fingerprint };
+  }
+  if (trust.expected.length > 0) {
+    return { ok: false, error: new HostKeyMismatchError(node.name, trust.expected, fingerprint) };
+  }
+  if (policy.trustOnFirstUse) {
+    if (!key.blob) return { ok: true, fingerprint };
     try {
-      trust = nodeTrust(node, policy);
+      policy.trustOnFirstUse.record(node, key.blob);
     } catch (err) {
       return { ok: false, error: trustStoreError(err) };
     }
-    // Revocation beats every other source of trust, as in OpenSSH.
-    if (trust.revoked.some((blob) => blob.equals(keyBlob))) {
-      return { ok: false, error: new HostKeyRevokedError(node.name, fingerprint) };
-    }
-    // Only a @cert-authority line vouches for this node: refusing beats pretending we checked a certificate.
-    const firstCaLine = trust.certAuthorityLines[0];
-    if (firstCaLine !== undefined && trust.expected.length === 0) {
-      return {
-        ok: false,
-        error: new KnownHostsError(
-          `@cert-authority in ${firstCaLine} cannot be honoured: ssh2 does not support ` +
-            `OpenSSH host certificates; pin host keys instead (node ${node.name})`,
-        ),
-      };
-    }
-    if (trust.knownBlobs.some((blob) => blob.equals(keyBlob)) || trust.pinned.has(fingerprint)) {
-      return { ok: true, fingerprint };
-    }
-    if (trust.expected.length > 0) {
-      return { ok: false, error: new HostKeyMismatchError(node.name, trust.expected, fingerprint) };
-    }
-    if (policy.trustOnFirstUse) {
-      try {
-        policy.trustOnFirstUse.record(node, keyBlob);
-      } catch (err) {
-        return { ok: false, error: trustStoreError(err) };
-      }
-      return { ok: true, fingerprint, recorded: true };
-    }
-    return { ok: false, error: new HostKeyUnknownError(node.name, describeLookup(node, trust, policy), fingerprint) };
-  };
+    return { ok: true, fingerprint, recorded: true };
+  }
+  return { ok: false, error: new HostKeyUnknownError(node.name, describeLookup(node, trust, policy), fingerprint) };
 }
 
 /**

@@ -10,6 +10,8 @@ import type { SshCredentials } from '../ssh/ssh2-connector.js';
 export interface SharedLoad<T> {
   (): Promise<T>;
   reset(): void;
+  /** Reads the files again now; a failed read rejects and keeps what was loaded before (no wipe). */
+  reload(): Promise<T>;
 }
 
 /**
@@ -25,7 +27,12 @@ function loadOnce<T>(load: () => Promise<T>): SharedLoad<T> {
     });
     return pending;
   };
-  return Object.assign(shared, { reset: () => (pending = undefined) });
+  const reload = async (): Promise<T> => {
+    const fresh = await load();
+    pending = Promise.resolve(fresh);
+    return fresh;
+  };
+  return Object.assign(shared, { reset: () => (pending = undefined), reload });
 }
 
 export function loadCredentials(o: ResolvedPoolOptions): SharedLoad<SshCredentials> {

@@ -21,6 +21,7 @@ import { connectionGroup } from '../ssh/session-group.js';
 import { AgentSessions } from './agent-sessions.js';
 import { autoConnector, reverseConnector } from './agent-connectors.js';
 import { withoutTunnel, type NodeWithoutTunnel } from './nodes-without-tunnel.js';
+import { recheckTunnels, type TrustRecheck } from './trust-recheck.js';
 
 export interface ReadyOptions {
   /** How many tunnels must be READY. Default: all of them. */
@@ -126,6 +127,22 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
     for (const tunnel of this.active.values()) {
       if (tunnel.currentState !== TunnelState.READY) tunnel.reconnect();
     }
+  }
+
+  /**
+   * Reads the key, known_hosts, trust-on-first-use records and the nodes' pins again (SIGHUP): new
+   * connections use them, and a connected node whose host key they no longer trust is dropped at once (its
+   * streams fail with the host-key error) and refused when it reconnects. Rejects, keeping the old trust,
+   * when known_hosts cannot be read; a key that cannot be read is logged and the loaded one kept.
+   */
+  async reloadTrust(): Promise<TrustRecheck> {
+    if (this.closed) throw new PoolClosedError();
+    const policy = await this.ssh.hostKeyPolicy.reload();
+    // The key is not part of the trust: failing to read it must not stop a revocation from taking effect.
+    await this.ssh.credentials.reload().catch((err: unknown) => {
+      this.log.error('key not re-read, keeping the loaded one', { error: (err as Error).message });
+    });
+    return recheckTunnels(this.active.values(), policy, this.log);
   }
 
   /** Resolves once `min` tunnels are READY; rejects with PoolNotReadyError listing the others' reasons. */

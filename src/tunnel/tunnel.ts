@@ -147,6 +147,12 @@ export class Tunnel extends EventEmitter<{ stateChange: [StateChange] }> {
     this.failConnection(new TunnelClosedError(this.name, reason));
   }
 
+  /** The node's host key is no longer trusted: drop the connection now, its streams failing with `error`. */
+  dropUntrusted(error: EgressError): void {
+    if (this.state !== TunnelState.READY) return;
+    this.failConnection(error);
+  }
+
   /**
    * A node's agent registered again while its earlier registration carries this tunnel (a reconnect racing
    * the old connection): the new session takes over without a state change, so new dials keep working;
