@@ -16,6 +16,7 @@ import { fingerprintOf } from '../../src/hostkeys/fingerprint.js';
 import {
   createHostKeyVerifier,
   hostKeyAlgorithmsFor,
+  recheckHostKey,
   type HostKeyPolicy,
 } from '../../src/hostkeys/host-key-verifier.js';
 import { KnownHosts } from '../../src/hostkeys/known-hosts.js';
@@ -255,5 +256,23 @@ describe('hostKeyAlgorithmsFor', () => {
     assert.equal(new Set(rsa).size, rsa?.length);
     assert.equal(hostKeyAlgorithmsFor(node(), { knownHosts: knownHosts(['node-z', 'rsa']) }), undefined);
     assert.equal(hostKeyAlgorithmsFor(node(), {}), undefined);
+  });
+});
+
+describe('recheckHostKey (a connected node, by fingerprint, after trust is re-read)', () => {
+  it('trusts a key still listed, refuses a replaced one with both fingerprints, a revoked one as revoked', () => {
+    const listed: HostKeyPolicy = { knownHosts: knownHosts(['node-a', 'ed25519']) };
+    assert.deepEqual(recheckHostKey(node(), listed, keys.ed25519.fp), { ok: true, fingerprint: keys.ed25519.fp });
+    const replaced = recheckHostKey(node(), listed, keys.rsa.fp);
+    assert.ok(!replaced.ok && replaced.error instanceof HostKeyMismatchError);
+    assert.deepEqual([replaced.error.expected, replaced.error.actual], [[keys.ed25519.fp], keys.rsa.fp]);
+    const revoked: HostKeyPolicy = { knownHosts: knownHosts(['node-a', 'ed25519'], ['*', 'ed25519', '@revoked']) };
+    const verdict = recheckHostKey(node(), revoked, keys.ed25519.fp);
+    assert.ok(!verdict.ok && verdict.error instanceof HostKeyRevokedError);
+  });
+
+  it('records nothing under trust on first use: a node nothing vouches for stays trusted', () => {
+    const store = { knownHosts: () => KnownHosts.parse('', 'tofu'), record: () => assert.fail('recorded a key') };
+    assert.equal(recheckHostKey(node(), { trustOnFirstUse: store }, keys.rsa.fp).ok, true);
   });
 });
