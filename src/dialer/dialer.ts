@@ -156,7 +156,7 @@ export class Dialer extends EventEmitter<{ dial: [DialEvent] }> {
   private tunnelFor(resolution: Readonly<Resolution>, via: string | undefined): Tunnel {
     const name = via ?? (resolution.via === 'node' ? resolution.node : undefined);
     // A node whose health check fails takes no new dials (its SSH connection stays up; see HealthMonitor).
-    if (name === undefined) return this.picker.pick(this.pool.tunnels().filter((t) => !this.pool.healthProblem(t)), resolution.target);
+    if (name === undefined) return this.picker.pick(this.pool.tunnels(), resolution.target, (t) => !this.pool.healthProblem(t));
     const tunnel = this.pool.get(name);
     if (!tunnel) throw new NoRouteError(resolution.target, `node ${name} has no tunnel (it left the inventory)`);
     const problem = this.pool.healthProblem(tunnel);
