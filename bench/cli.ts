@@ -3,17 +3,12 @@
 // command runs in turn with `node -e 0` (A B A B ...) and the ratio is taken pair by pair, so a machine
 // whose speed drifts during the run does not skew it.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { buildCli, CLI } from './lib/build-cli.js';
 import type { Benchmark } from './lib/context.js';
-import { startPool } from './lib/pool.js';
+import { startDaemonSocket } from './lib/daemon-socket.js';
 import { track } from './lib/proc.js';
 import { fmt, ratio, verdict } from './lib/report.js';
 import { figure, median } from './lib/stats.js';
-import { HttpConnectFrontend } from '../src/frontends/http-connect-server.js';
-import { silentLogger } from '../src/log.js';
 
 /** The issue's bounds: start-up within 2x bare node, a daemon-carried dial's first byte within 3x. */
 const START_BOUND = 2;
@@ -32,11 +27,8 @@ export const cli: Benchmark = {
     const runs = Math.max(10, options.runs);
     buildCli('cli');
     const node = env.nodes[0]!;
-    const ours = await startPool(env.keys, [node.spec]);
-    const dir = mkdtempSync(path.join(tmpdir(), 'ssh-egress-bench-cli-'));
-    const socket = path.join(dir, 'egress.sock');
-    const frontend = new HttpConnectFrontend(ours.dialer, { kind: 'unix', path: socket }, { logger: silentLogger() });
-    await frontend.listen();
+    const daemon = await startDaemonSocket(env.keys, node, 'cli');
+    const socket = daemon.socket;
     const bare: Timed = { name: 'node -e 0', argv: [process.execPath, '-e', '0'] };
     const commands: Timed[] = [
       { name: 'ssh -V', argv: ['ssh', '-V'] },
@@ -70,9 +62,7 @@ export const cli: Benchmark = {
       }
       rows.unshift([bare.name, fmt(figure(bareMs), 1), ratio(1, 1)]);
     } finally {
-      await frontend.close();
-      await ours.close();
-      rmSync(dir, { recursive: true, force: true });
+      await daemon.close();
     }
     return {
       title: '8. CLI start-up',

@@ -3,19 +3,16 @@
 // `ssh -W` connection each time, and with no ProxyCommand at all (the floor). The commands run round-robin, so
 // a machine whose speed drifts during the run affects them all alike.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { buildCli, CLI } from './lib/build-cli.js';
 import type { Benchmark } from './lib/context.js';
-import { startPool } from './lib/pool.js';
+import { startDaemonSocket } from './lib/daemon-socket.js';
 import { track } from './lib/proc.js';
 import { fmt, ratio, verdict } from './lib/report.js';
 import { sshArgs, sshControlMaster, USER } from './lib/sshd.js';
 import { figure } from './lib/stats.js';
-import { HttpConnectFrontend } from '../src/frontends/http-connect-server.js';
-import { silentLogger } from '../src/log.js';
 
 /** Issue 16's question: is asking the daemon as cheap as OpenSSH's own multiplexing? */
 const VS_CONTROL_MASTER_BOUND = 1.5;
@@ -26,13 +23,10 @@ export const proxyCommand: Benchmark = {
     const runs = Math.max(10, options.runs);
     buildCli('proxycommand');
     const node = env.nodes[0]!;
-    const dir = mkdtempSync(path.join(tmpdir(), 'ssh-egress-bench-proxy-'));
-    const socket = path.join(dir, 'egress.sock');
-    const inventory = path.join(dir, 'nodes.yaml');
+    const running = await startDaemonSocket(env.keys, node, 'proxy');
+    const socket = running.socket;
+    const inventory = path.join(running.dir, 'nodes.yaml');
     writeFileSync(inventory, YAML.stringify({ nodes: [node.spec] }));
-    const ours = await startPool(env.keys, [node.spec]);
-    const frontend = new HttpConnectFrontend(ours.dialer, { kind: 'unix', path: socket }, { logger: silentLogger() });
-    await frontend.listen();
     const master = await sshControlMaster(env.keys, node);
     const cli = `${quote(process.execPath)} ${quote(path.resolve(CLI))}`;
     const ssh = (extra: string[]): string => ['ssh', ...sshArgs(env.keys, node, extra)].map(quote).join(' ');
@@ -56,9 +50,7 @@ export const proxyCommand: Benchmark = {
       }
     } finally {
       await master.close();
-      await frontend.close();
-      await ours.close();
-      rmSync(dir, { recursive: true, force: true });
+      await running.close();
     }
     const med = (name: string): number => figure(samples.get(name)!).median;
     const direct = med(variants[0]!.name);
