@@ -19,6 +19,18 @@ export interface LoggerOptions {
 
 /** The root logger: structured JSON (or readable text) to stderr, secrets redacted. */
 export function createLogger(options: LoggerOptions = {}): Logger {
+  return winston.createLogger(loggerSettings(options));
+}
+
+/**
+ * Applies new options to a logger made by createLogger, in place and at once (a reload): every child
+ * logger (each component's) follows, as they write through this one.
+ */
+export function reconfigureLogger(logger: Logger, options: LoggerOptions): void {
+  logger.configure(loggerSettings(options));
+}
+
+function loggerSettings(options: LoggerOptions): winston.LoggerOptions {
   const format =
     options.format === 'text'
       ? winston.format.combine(
@@ -30,11 +42,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
           }),
         )
       : winston.format.combine(redactSecrets(), winston.format.timestamp(), winston.format.json());
-  return winston.createLogger({
+  return {
     level: options.level ?? process.env.SSH_EGRESS_LOG_LEVEL ?? 'info',
     format,
     transports: [new winston.transports.Console({ stderrLevels: Object.keys(winston.config.npm.levels) })],
-  });
+  };
 }
 
 /** A logger that discards everything: the library default, so importing it prints nothing. */

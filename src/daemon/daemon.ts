@@ -1,22 +1,15 @@
-import { readFile } from 'node:fs/promises';
-import { isDeepStrictEqual } from 'node:util';
 import type { EgressConfig } from '../config/config-types.js';
 import { assertDaemonListeners, unverifiedKubeletWarning } from '../config/index.js';
-import type { Dialer } from '../dialer/dialer.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, reconfigureLogger, type Logger } from '../log.js';
 import { EgressRuntime } from '../runtime/index.js';
 import type { TunnelPool } from '../tunnel/pool.js';
+import type { TrustRecheck } from '../tunnel/trust-recheck.js';
 import { AdminServer } from '../frontends/admin-server.js';
-import type { Frontend } from '../frontends/frontend.js';
-import { HttpConnectFrontend } from '../frontends/http-connect-server.js';
 import { EgressMetrics } from '../frontends/metrics.js';
-import { Socks5Frontend } from '../frontends/socks5-server.js';
-import { readSocksUsers } from '../frontends/socks-credentials.js';
 import type { AgentServer } from '../ssh/agent-server.js';
 import { startAgentListener } from './agent-listener.js';
-
-/** Settings that only a restart applies: reload keeps the running values and says so. */
-const RESTART_ONLY = ['ssh', 'healthCheck', 'listeners', 'log', 'limits'] as const;
+import { changedFields, needingRestart } from './config-changes.js';
+import { DaemonListeners, waitForDrain, type ListenerPlan } from './daemon-listeners.js';
 
 /**
  * The running service: the runtime (pool, dialer, inventory), the proxy front ends, and the admin server.
@@ -24,13 +17,11 @@ const RESTART_ONLY = ['ssh', 'healthCheck', 'listeners', 'log', 'limits'] as con
  */
 export class Daemon {
   private config: EgressConfig;
-  private readonly frontends: Frontend[] = [];
-  private admin: AdminServer | undefined;
+  private readonly listeners: DaemonListeners;
   /** Node agents' listener (reverse tunnels), when configured. */
   private agents: AgentServer | undefined;
   private stopping: Promise<void> | undefined;
   private readonly pool: TunnelPool;
-  private readonly dialer: Dialer;
 
   private constructor(
     config: EgressConfig,
@@ -38,10 +29,24 @@ export class Daemon {
     private readonly runtime: EgressRuntime,
     private readonly metrics: EgressMetrics,
     readonly log: Logger,
+    /** False when the caller gave the logger: its settings are the caller's, and reload leaves them alone. */
+    private readonly ownsLogger: boolean,
   ) {
     this.config = config;
     this.pool = runtime.pool;
-    this.dialer = runtime.dialer;
+    this.listeners = new DaemonListeners(
+      runtime.dialer,
+      metrics,
+      (admin) =>
+        new AdminServer({ ...admin, logger: log }, {
+          pool: () => this.pool,
+          readyFraction: () => this.config.readyFraction,
+          maxInventoryStalenessSeconds: () => this.config.maxInventoryStalenessSeconds,
+          inventory: () => this.runtime.inventoryStatus(),
+          metrics,
+        }),
+      log,
+    );
   }
 
   /** Loads the config, connects the pool and opens every listener; rejects (closing what it opened) on error. */
@@ -52,7 +57,7 @@ export class Daemon {
     const runtime = await EgressRuntime.create(config, { logger: log, watchKubernetes: true });
     const metrics = new EgressMetrics(runtime.pool, runtime.dialer);
     metrics.addInventory(() => runtime.inventoryStatus());
-    const daemon = new Daemon(config, loadConfig, runtime, metrics, log);
+    const daemon = new Daemon(config, loadConfig, runtime, metrics, log, logger === undefined);
     try {
       await runtime.apply(config);
       await daemon.openListeners();
@@ -63,10 +68,7 @@ export class Daemon {
       await daemon.shutdown(0);
       throw err;
     }
-    log.info('ssh-egress daemon started', {
-      nodes: runtime.pool.nodes().length,
-      listeners: daemon.frontends.map((f) => f.name).concat(daemon.admin ? [daemon.admin.name] : []),
-    });
+    log.info('ssh-egress daemon started', { nodes: runtime.pool.nodes().length, listeners: daemon.listeners.names() });
     return daemon;
   }
 
@@ -80,38 +82,44 @@ export class Daemon {
   }
 
   /**
-   * Reads the config again and applies inventory, service CIDRs, policy, dial timeout and readiness share
-   * in place. A config that does not load or validate is rejected whole, and the running one stays.
+   * Reads the config again and applies all of it in place (docs/daemon.md has the table): inventory,
+   * policy, limits and log at once, ssh settings to each connection as it is next made, the health check
+   * from each node's next probe, moved listeners rebound with their open streams kept. Host-key trust is
+   * read again too. A config that does not load, validate or bind is rejected whole and the running one
+   * stays. Logs one line naming the changed fields and anything that needs a restart.
    */
   async reload(): Promise<boolean> {
     let next: EgressConfig;
+    let listeners: ListenerPlan | undefined;
     try {
       next = await this.loadConfig();
       assertDaemonListeners(next);
+      listeners = await this.listeners.prepare(next);
       await this.runtime.apply(next);
     } catch (err) {
+      await listeners?.abort();
       this.log.error('reload rejected, keeping the running config', { error: (err as Error).message });
       return false;
     }
-    for (const key of RESTART_ONLY) {
-      if (!isDeepStrictEqual(next[key], this.config[key])) {
-        this.log.warn(`config section "${key}" changed: it takes effect at the next restart`);
-        next = { ...next, [key]: this.config[key] };
-      }
-    }
+    const reread = listeners.commit();
+    const needsRestart = needingRestart(this.config, next);
+    // What cannot change stays as it runs, so the next reload compares against what is really in force.
+    next = { ...next, listeners: { ...next.listeners, agents: this.config.listeners.agents } };
+    if (this.ownsLogger) reconfigureLogger(this.log, next.log);
+    const changed = changedFields(this.config, next);
     this.config = next;
-    this.log.info('config reloaded', { nodes: this.pool.nodes().length });
-    await this.reloadTrust();
+    const hostKeys = await this.reloadTrust();
+    this.log.info('config reloaded', { changed, reread, needsRestart, hostKeys, nodes: this.pool.nodes().length });
     return true;
   }
 
   /** Host-key trust is files outside the config: read again on every reload, keeping the old on failure. */
-  private async reloadTrust(): Promise<void> {
+  private async reloadTrust(): Promise<TrustRecheck | 'kept: known_hosts unreadable'> {
     try {
-      const { checked, disconnected } = await this.pool.reloadTrust();
-      this.log.info('host-key trust re-read', { checked, disconnected });
+      return await this.pool.reloadTrust();
     } catch (err) {
       this.log.error('host-key trust not re-read, keeping the previous trust', { error: (err as Error).message });
+      return 'kept: known_hosts unreadable';
     }
   }
 
@@ -121,12 +129,12 @@ export class Daemon {
    */
   shutdown(graceMs = this.config.drainGraceMs): Promise<void> {
     this.stopping ??= (async () => {
-      await Promise.all(this.frontends.map((f) => f.stopAccepting()));
+      await this.listeners.stopAccepting();
       await this.waitForStreams(graceMs);
-      for (const frontend of this.frontends) frontend.destroyAll();
+      for (const frontend of this.listeners.frontends()) frontend.destroyAll();
       await this.runtime.close();
       await this.agents?.close();
-      await this.admin?.close();
+      await this.listeners.closeAdmin();
       this.metrics.close();
       this.log.info('ssh-egress daemon stopped');
     })();
@@ -134,12 +142,12 @@ export class Daemon {
   }
 
   private async waitForStreams(graceMs: number): Promise<void> {
-    const open = (): number => this.frontends.reduce((sum, f) => sum + f.openConnections, 0);
-    if (open() === 0 || graceMs <= 0) return;
-    this.log.info('draining', { openConnections: open(), graceMs });
-    const deadline = Date.now() + graceMs;
-    while (open() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (open() > 0) this.log.warn('drain grace period over, closing open connections', { openConnections: open() });
+    const frontends = this.listeners.frontends();
+    const open = frontends.reduce((sum, f) => sum + f.openConnections, 0);
+    if (open === 0 || graceMs <= 0) return;
+    this.log.info('draining', { openConnections: open, graceMs });
+    const left = await waitForDrain(frontends, graceMs);
+    if (left > 0) this.log.warn('drain grace period over, closing open connections', { openConnections: left });
   }
 
   /** Reverse or auto nodes with no agent listener can never get an agent: say so at once. */
@@ -150,43 +158,11 @@ export class Daemon {
   }
 
   private async openListeners(): Promise<void> {
-    const { connect, socks, admin, agents } = this.config.listeners;
+    const { agents } = this.config.listeners;
     if (agents) {
       this.agents = await startAgentListener(agents, this.config.ssh, this.pool, this.log);
       this.metrics.addAgentServer(this.agents);
     }
-    const { maxConnections, maxConnectionsPerClient } = this.config.limits ?? {};
-    const options = { logger: this.log, dialTimeoutMs: this.config.dialTimeoutMs, maxConnections, maxConnectionsPerClient };
-    if (connect?.socket) {
-      this.frontends.push(new HttpConnectFrontend(this.dialer, { kind: 'unix', ...connect.socket }, options));
-    }
-    if (connect?.tcp) {
-      this.frontends.push(new HttpConnectFrontend(this.dialer, { kind: 'tcp', ...connect.tcp }, options));
-    }
-    if (connect?.tls) {
-      const { host, port, certFile, keyFile, clientCAFile } = connect.tls;
-      const [cert, key, clientCA] = await Promise.all([readFile(certFile), readFile(keyFile), readFile(clientCAFile)]);
-      this.frontends.push(new HttpConnectFrontend(this.dialer, { kind: 'tls', host, port, cert, key, clientCA }, options));
-    }
-    if (socks) {
-      const users = await readSocksUsers(socks.users ?? []);
-      const socksOptions = { ...options, ...(users.size > 0 && { users }) };
-      if (socks.tcp) this.frontends.push(new Socks5Frontend(this.dialer, { kind: 'tcp', ...socks.tcp }, socksOptions));
-      if (socks.socket) this.frontends.push(new Socks5Frontend(this.dialer, { kind: 'unix', ...socks.socket }, socksOptions));
-    }
-    for (const frontend of this.frontends) {
-      this.metrics.addFrontend(frontend);
-      await frontend.listen();
-    }
-    if (admin) {
-      this.admin = new AdminServer({ ...admin, logger: this.log }, {
-        pool: () => this.pool,
-        readyFraction: () => this.config.readyFraction,
-        maxInventoryStalenessSeconds: () => this.config.maxInventoryStalenessSeconds,
-        inventory: () => this.runtime.inventoryStatus(),
-        metrics: this.metrics,
-      });
-      await this.admin.listen();
-    }
+    (await this.listeners.prepare(this.config)).commit();
   }
 }

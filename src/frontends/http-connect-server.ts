@@ -11,8 +11,8 @@ import { ConfigError } from '../errors.js';
 import { defined } from '../util/defined.js';
 import type { ShapeOf } from '../util/shape-of.js';
 import type { Logger } from '../log.js';
-import type { Frontend } from './frontend.js';
-import { serveConnectClient, type ConnectRequestEvent } from './http-connect-session.js';
+import type { Frontend, FrontendSettings } from './frontend.js';
+import { serveConnectClient, type ConnectRequestEvent, type ConnectSessionContext } from './http-connect-session.js';
 import { mapDialFailure } from './failure-mapping.js';
 import { sendRefusal } from './http-connect-refusal.js';
 import { ConnectionLimiter, connectionLimitsShape, type ConnectionLimits } from './limits-connections.js';
@@ -59,6 +59,8 @@ export class HttpConnectFrontend extends EventEmitter<{ request: [ConnectRequest
   private readonly log: Logger;
   private readonly sockets = new Set<Duplex>();
   private readonly limiter: ConnectionLimiter;
+  /** Shared by every client's session; reconfigure() changes its dial budget for the ones to come. */
+  private readonly context: ConnectSessionContext;
   private unixListener: UnixSocketListener | undefined;
 
   constructor(
@@ -70,14 +72,14 @@ export class HttpConnectFrontend extends EventEmitter<{ request: [ConnectRequest
     const { headerTimeoutMs, maxHeaderBytes, dialTimeoutMs } = { ...HTTP_CONNECT_DEFAULTS, ...defined(parseOptions(httpConnectOptionsSchema, options)) };
     this.log = options.logger.child({ component: 'http-connect', listener: describe(listenOn) });
     this.limiter = new ConnectionLimiter(() => this.name, options);
-    const context = {
+    const context: ConnectSessionContext = (this.context = {
       dialer,
       log: this.log,
       headerTimeoutMs,
       maxHeaderBytes,
       dialTimeoutMs,
       report: (event: ConnectRequestEvent) => this.emit('request', event),
-    };
+    });
     // allowHalfOpen: a client that finished sending still gets the rest of the tunnel's answer.
     if (listenOn.kind === 'tls') {
       this.server = tls.createServer({
@@ -157,6 +159,21 @@ export class HttpConnectFrontend extends EventEmitter<{ request: [ConnectRequest
 
   destroyAll(): void {
     for (const socket of this.sockets) socket.destroy();
+  }
+
+  reconfigure(settings: FrontendSettings): void {
+    this.limiter.setLimits(settings);
+    this.server.maxConnections = this.limiter.socketCeiling;
+    this.context.dialTimeoutMs = settings.dialTimeoutMs;
+  }
+
+  /**
+   * New certificate, key and client CA for a TLS listener (rotation on reload): handshakes from now on use
+   * them; connections already up keep the ones they were made with.
+   */
+  setTlsCredentials(files: { cert: Buffer | string; key: Buffer | string; clientCA: Buffer | string }): void {
+    if (!(this.server instanceof tls.Server)) throw new ConfigError('listeners.connect', `${this.name} is not a TLS listener`);
+    this.server.setSecureContext({ cert: files.cert, key: files.key, ca: files.clientCA, minVersion: 'TLSv1.2' });
   }
 
   /** Stops accepting and destroys every client: for tests and abrupt shutdown. */

@@ -41,8 +41,8 @@ export type Admission = { ok: true; release: () => void } | { ok: false; error: 
 
 /** Counts a front end's connections, in total and per client address, and refuses past the limits. */
 export class ConnectionLimiter {
-  readonly maxConnections: number;
-  readonly maxConnectionsPerClient: number;
+  maxConnections!: number;
+  maxConnectionsPerClient!: number;
   private total = 0;
   private readonly perClient = new Map<string, number>();
   private refusedSinceWarning = 0;
@@ -52,6 +52,14 @@ export class ConnectionLimiter {
     private readonly frontend: () => string,
     limits: ConnectionLimits = {},
   ) {
+    this.setLimits(limits);
+  }
+
+  /**
+   * Takes new limits (a reload; absent fields go back to the defaults). Connections already admitted stay,
+   * even past a lowered limit; new ones are counted against it.
+   */
+  setLimits(limits: ConnectionLimits): void {
     const { maxConnections, maxConnectionsPerClient } = limits;
     const valid = parseOptions(connectionLimitsSchema, defined({ maxConnections, maxConnectionsPerClient }));
     const resolved = { ...CONNECTION_LIMIT_DEFAULTS, ...valid };

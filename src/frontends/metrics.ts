@@ -170,6 +170,11 @@ export class EgressMetrics {
     this.frontends.add(frontend);
   }
 
+  /** Stops counting a front end's connections (it closed after a reload, its streams finished). */
+  removeFrontend(frontend: Frontend): void {
+    this.frontends.delete(frontend);
+  }
+
   /** Exports the agent listener's counters (reverse tunnels); once per daemon. */
   addAgentServer(server: AgentServer): void {
     registerAgentMetrics(this.registry, PREFIX, server);

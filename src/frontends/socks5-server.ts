@@ -10,7 +10,7 @@ import { defined } from '../util/defined.js';
 import type { ShapeOf } from '../util/shape-of.js';
 import { rule } from '../util/zod-rule.js';
 import { mapDialFailure, SOCKS_REPLY } from './failure-mapping.js';
-import type { Frontend } from './frontend.js';
+import type { Frontend, FrontendSettings } from './frontend.js';
 import { splice } from './splice.js';
 import { Socks5Credentials } from './socks5-auth.js';
 import { Socks5Negotiation } from './socks5-negotiation.js';
@@ -51,7 +51,8 @@ const LINGER_MS = 2_000;
  */
 export class Socks5Frontend implements Frontend {
   private readonly log: Logger;
-  private readonly credentials: Socks5Credentials | undefined;
+  private credentials: Socks5Credentials | undefined;
+  private dialTimeoutMs: number | undefined;
   private readonly handshakeTimeoutMs: number;
   private readonly server: net.Server;
   private readonly clients = new Set<net.Socket>();
@@ -61,13 +62,14 @@ export class Socks5Frontend implements Frontend {
   constructor(
     private readonly dialer: Dialer,
     private readonly listenOn: Socks5Listen,
-    private readonly options: Socks5FrontendOptions = {},
+    options: Socks5FrontendOptions = {},
   ) {
     const { users, handshakeTimeoutMs } = { ...SOCKS5_DEFAULTS, ...defined(parseOptions(socks5OptionsSchema, options)) };
     this.credentials = users && users.size > 0 ? new Socks5Credentials(users) : undefined;
     const exposure = listenOn.kind === 'tcp' ? socksExposure(listenOn, users?.size ?? 0) : undefined;
     if (exposure) throw new ConfigError('listeners.socks.tcp.host', exposure);
     this.handshakeTimeoutMs = handshakeTimeoutMs;
+    this.dialTimeoutMs = options.dialTimeoutMs;
     // Half-open on: a client that shuts its sending side still gets the destination's answer.
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
     this.limiter = new ConnectionLimiter(() => this.name, options);
@@ -120,6 +122,22 @@ export class Socks5Frontend implements Frontend {
 
   destroyAll(): void {
     for (const socket of this.clients) socket.destroy();
+  }
+
+  reconfigure(settings: FrontendSettings): void {
+    this.limiter.setLimits(settings);
+    this.server.maxConnections = this.limiter.socketCeiling;
+    this.dialTimeoutMs = settings.dialTimeoutMs;
+  }
+
+  /**
+   * New usernames and passwords (a reload, a rotated password file): clients that authenticate from now on
+   * are checked against them. Refused (ConfigError) when it would leave a non-loopback listener open to all.
+   */
+  setUsers(users: ReadonlyMap<string, string>): void {
+    const exposure = this.listenOn.kind === 'tcp' ? socksExposure(this.listenOn, users.size) : undefined;
+    if (exposure) throw new ConfigError('listeners.socks.tcp.host', exposure);
+    this.credentials = users.size > 0 ? new Socks5Credentials(users) : undefined;
   }
 
   private accept(socket: net.Socket): void {
@@ -185,7 +203,7 @@ export class Socks5Frontend implements Frontend {
       // An object target, so a name is matched to nodes and an IPv6 literal needs no brackets.
       tunnel = await this.dialer.dial(
         { kind: 'address', host: request.host, port: request.port },
-        { signal: abort.signal, timeoutMs: this.options.dialTimeoutMs, allowHalfOpen: true },
+        { signal: abort.signal, timeoutMs: this.dialTimeoutMs, allowHalfOpen: true },
       );
     } catch (err) {
       if (socket.destroyed) return;

@@ -38,6 +38,7 @@ export class EgressRuntime {
     readonly dialer: Dialer,
     private readonly log: Logger,
     watchKubernetes: boolean,
+    private readonly poolOverrides: Partial<TunnelPoolOptions> = {},
   ) {
     this.config = config;
     this.kube = watchKubernetes
@@ -56,7 +57,7 @@ export class EgressRuntime {
     const { logger } = options;
     const pool = new TunnelPool({ ...(await toPoolOptions(config, logger)), ...options.poolOverrides });
     const dialer = new Dialer(pool, toDialerOptions(config, logger));
-    return new EgressRuntime(config, pool, dialer, logger, options.watchKubernetes ?? false);
+    return new EgressRuntime(config, pool, dialer, logger, options.watchKubernetes ?? false, options.poolOverrides);
   }
 
   /** The live Kubernetes inventory (status, synced), when it is watched. */
@@ -65,15 +66,18 @@ export class EgressRuntime {
   }
 
   /**
-   * Applies the inventory, service CIDRs, policy and dial timeout of `config`. Everything that can fail
-   * (a kubeconfig, the inventory file, the dialer's rules) is checked before anything changes, so a
-   * rejected config leaves the running one in force. Pool settings are fixed at create().
+   * Applies the inventory, service CIDRs, policy, dial timeout and the pool's settings (ssh, healthCheck,
+   * the pool's limits; see TunnelPool.prepareOptions) of `config`. Everything that can fail (a kubeconfig,
+   * the inventory file, the dialer's rules, a key or health-check TLS file) is checked before anything
+   * changes, so a rejected config leaves the running one in force.
    */
   async apply(config: EgressConfig): Promise<void> {
     const kubernetes = kubernetesSettingsOf(config.inventory);
+    const applyPool = await this.pool.prepareOptions({ ...(await toPoolOptions(config, this.log)), ...this.poolOverrides });
     const applyKube = await this.kube?.prepare(kubernetes);
     const nodes = kubernetes && this.kube ? undefined : await loadNodes(config.inventory, { logger: this.log });
     this.dialer.reconfigure(this.dialerOptions(config));
+    applyPool();
     // Set before the watch starts: service ranges it discovers join this config's, not the previous one's.
     this.config = config;
     this.loaded = nodes && loadedInventoryStatus(config.inventory, nodes.length, Date.now());

@@ -6,7 +6,8 @@
 export class DialBudget {
   private taken = 0;
 
-  constructor(readonly limit: number) {}
+  /** Changed in place when the pool's options are (a reload): pending dials over a lowered limit finish. */
+  constructor(public limit: number) {}
 
   get pending(): number {
     return this.taken;

@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import { ProbeConnectionError } from './probe-failure.js';
 import { TunnelState } from './state.js';
-import type { Tunnel } from './tunnel.js';
+import type { StateChange, Tunnel } from './tunnel.js';
 
 /** Checks one READY tunnel end to end; rejects when the node does not answer as it should. */
 export type Probe = (tunnel: Tunnel, limits: ProbeLimits) => Promise<void>;
@@ -62,18 +62,41 @@ export class HealthMonitor {
   private rttMs: number | undefined;
   private consecutiveFailures = 0;
   private lastProbeError: HealthProblem | undefined;
+  private readonly onStateChange = (change: StateChange): void => {
+    if (change.to === TunnelState.READY) this.start();
+    else this.stop();
+  };
 
+  /** Starts probing at once when the tunnel is already READY (a health check turned on by a reload). */
   constructor(
     private readonly tunnel: Tunnel,
-    private readonly probe: Probe,
-    private readonly options: HealthMonitorOptions,
+    private probe: Probe,
+    private options: HealthMonitorOptions,
     private readonly log: Logger,
     private readonly random: () => number = Math.random,
   ) {
-    tunnel.on('stateChange', (change) => {
-      if (change.to === TunnelState.READY) this.start();
-      else this.stop();
-    });
+    tunnel.on('stateChange', this.onStateChange);
+    if (tunnel.currentState === TunnelState.READY) this.start();
+  }
+
+  /**
+   * New settings (a reload) from the next probe on, keeping the node's health so far: an unhealthy node
+   * stays out of routing until a probe passes. A wait for the next probe is cut to the new interval.
+   */
+  reconfigure(probe: Probe, options: HealthMonitorOptions): void {
+    const intervalChanged = options.intervalMs !== this.options.intervalMs;
+    this.probe = probe;
+    this.options = options;
+    if (intervalChanged && this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.schedule(this.random() * options.intervalMs);
+    }
+  }
+
+  /** Stops probing for good (the health check was turned off). */
+  dispose(): void {
+    this.stop();
+    this.tunnel.off('stateChange', this.onStateChange);
   }
 
   status(): HealthStatus {
@@ -114,6 +137,7 @@ export class HealthMonitor {
   }
 
   private async run(generation: number): Promise<void> {
+    this.timer = undefined; // probing now, not waiting
     const started = performance.now();
     const timeoutMs = this.options.timeoutMs;
     const signal = AbortSignal.timeout(timeoutMs);

@@ -49,7 +49,13 @@ export function loadCredentials(o: ResolvedPoolOptions): SharedLoad<SshCredentia
   });
 }
 
+/** Says once (not at every re-read of the trust, as each SIGHUP does) that trust on first use is on. */
 export function loadHostKeyPolicy(o: ResolvedPoolOptions, log: Logger): SharedLoad<HostKeyPolicy> {
+  if (o.trustOnFirstUseFile && !o.insecureIgnoreHostKeys) {
+    log.info('trust on first use is on: a node with no trusted host key has the first key it presents recorded', {
+      file: o.trustOnFirstUseFile,
+    });
+  }
   return loadOnce(async () => {
     if (o.insecureIgnoreHostKeys) {
       log.warn('HOST KEY VERIFICATION IS OFF (insecureIgnoreHostKeys): anyone on the network path can impersonate a node');
@@ -62,9 +68,6 @@ export function loadHostKeyPolicy(o: ResolvedPoolOptions, log: Logger): SharedLo
     }
     if (o.trustOnFirstUseFile) {
       policy.trustOnFirstUse = TrustOnFirstUseFile.open(o.trustOnFirstUseFile, log);
-      log.info('trust on first use is on: a node with no trusted host key has the first key it presents recorded', {
-        file: o.trustOnFirstUseFile,
-      });
     }
     return policy;
   });

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { isDeepStrictEqual } from 'node:util';
 import pLimit from 'p-limit';
 import { ConfigError, NoAgentConnectedError, PoolClosedError, PoolNotReadyError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -10,11 +11,12 @@ import { exponentialBackoff, type RetryPolicy } from '../timing/backoff.js';
 import { resolvePoolOptions, type ResolvedPoolOptions, type TunnelPoolOptions } from './pool-options.js';
 import { createSsh2Connector } from '../ssh/ssh2-connector.js';
 import type { SshConnector } from '../ssh/ssh-session.js';
+import { changedFields, CONNECTION_FIELDS, FIXED_FIELDS } from './pool-reconfigure.js';
 import { poolSsh, type PoolSsh } from './pool-ssh.js';
 import { TunnelState } from './state.js';
 import { Tunnel, type StateChange } from './tunnel.js';
 import type { TunnelStatus } from './tunnel-status.js';
-import { HealthMonitor, type HealthProblem, type Probe } from './health-monitor.js';
+import { HealthMonitor, type HealthMonitorOptions, type HealthProblem, type Probe } from './health-monitor.js';
 import { DialBudget } from './dial-budget.js';
 import { kubeletVerification, probeFor } from './probes.js';
 import { connectionGroup } from '../ssh/session-group.js';
@@ -42,15 +44,16 @@ interface PoolEvents {
  * slots; tunnels of removed nodes drain before they close.
  */
 export class TunnelPool extends EventEmitter<PoolEvents> {
-  private readonly options: ResolvedPoolOptions;
+  private options: ResolvedPoolOptions;
   private readonly log: Logger;
   private readonly active = new Map<string, Tunnel>();
   private readonly draining = new Set<Tunnel>();
   private readonly gate: ReturnType<typeof pLimit>;
-  private readonly probe: Probe | undefined;
-  private readonly ssh: PoolSsh;
-  /** One connector for every node (the ssh2 one, unless options.connector replaces it). */
-  private readonly connector: SshConnector;
+  private probe: Probe | undefined;
+  private ssh: PoolSsh;
+  /** One connector for every node (the ssh2 one, unless options.connector replaces it); replaced by reconfigure. */
+  private connector: SshConnector;
+  private retryPolicy: RetryPolicy;
   private readonly monitors = new WeakMap<Tunnel, HealthMonitor>();
   /** Registrations of the attached agent server (reverse and auto nodes). */
   private readonly agents = new AgentSessions();
@@ -69,6 +72,26 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
     this.probe = probeFor(this.options.healthCheck);
     this.ssh = poolSsh(this.options, this.log);
     this.connector = this.options.connector ?? createSsh2Connector(this.ssh.connectorOptions);
+    this.retryPolicy = this.options.retryPolicy ?? exponentialBackoff(this.options.backoff);
+  }
+
+  /**
+   * Checks new options (a reload) and returns the function that applies them, so a caller can check all of
+   * its parts before changing any. Applied, they reach new work without dropping a healthy tunnel:
+   * connection settings (CONNECTION_FIELDS: key, trust, timeouts, keepalive, window, connectionsPerNode)
+   * as each node's connection is next made, limits and backoff at the next dial or retry, the health
+   * check at each tunnel's next probe (health so far is kept). Nodes whose tunnel mode changes (the
+   * default `tunnel`) get a new tunnel, the old one draining. Rejects, changing nothing, when the options
+   * are invalid or a changed key or known_hosts file cannot be read.
+   */
+  async prepareOptions(options: TunnelPoolOptions): Promise<() => void> {
+    if (this.closed) throw new PoolClosedError();
+    const next = resolvePoolOptions(options);
+    const fixed = changedFields(FIXED_FIELDS, this.options, next);
+    if (fixed.length > 0) throw new ConfigError(fixed[0]!, 'cannot change on a running pool');
+    const ssh = changedFields(CONNECTION_FIELDS, this.options, next).length > 0 ? poolSsh(next, this.log) : undefined;
+    if (ssh) await Promise.all([ssh.credentials(), ssh.hostKeyPolicy()]);
+    return () => this.applyOptions(next, ssh);
   }
 
   /** Adds new nodes, drains removed ones, and leaves unchanged nodes' tunnels alone. */
@@ -81,7 +104,7 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
     });
     for (const [name, tunnel] of this.active) {
       const spec = wanted.get(name);
-      if (spec && sameConnection(tunnel.spec, spec)) {
+      if (spec && sameConnection(tunnel.spec, spec) && this.modeOf(spec) === tunnel.mode) {
         tunnel.spec = spec; // routing facts (pod CIDRs, kubelet port, labels) change without a reconnect
         continue;
       }
@@ -233,22 +256,67 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
     return spec.tunnel ?? this.options.tunnel ?? DEFAULT_TUNNEL_MODE;
   }
 
+  private applyOptions(next: ResolvedPoolOptions, ssh: PoolSsh | undefined): void {
+    const previous = this.options;
+    this.options = next;
+    if (ssh) {
+      this.ssh = ssh;
+      this.connector = next.connector ?? createSsh2Connector(ssh.connectorOptions);
+    }
+    this.retryPolicy = next.retryPolicy ?? exponentialBackoff(next.backoff);
+    this.gate.concurrency = next.maxConcurrentConnects;
+    this.dialBudget.limit = next.maxPendingDials;
+    if (!isDeepStrictEqual(previous.healthCheck, next.healthCheck)) this.applyHealthCheck();
+    if (previous.tunnel !== next.tunnel) this.setNodes(this.nodes());
+  }
+
+  /** The new probe for every tunnel: monitors keep each node's health so far; none when the kind is 'ssh'. */
+  private applyHealthCheck(): void {
+    this.probe = probeFor(this.options.healthCheck);
+    for (const tunnel of [...this.active.values(), ...this.draining]) {
+      const monitor = this.monitors.get(tunnel);
+      if (!this.probe) {
+        monitor?.dispose();
+        this.monitors.delete(tunnel);
+      } else if (monitor) {
+        monitor.reconfigure(this.probe, this.monitorOptions());
+      } else {
+        this.monitors.set(tunnel, new HealthMonitor(tunnel, this.probe, this.monitorOptions(), this.log));
+      }
+    }
+  }
+
+  private monitorOptions(): HealthMonitorOptions {
+    const health = this.options.healthCheck;
+    return { ...health, kubeletVerified: kubeletVerification(health) };
+  }
+
   private createTunnel(spec: NodeSpec): Tunnel {
-    const o = this.options;
     const mode = this.modeOf(spec);
-    const dial = connectionGroup(this.connector, o.connectionsPerNode);
+    // Read at each use rather than copied, so that reconfigure() reaches the tunnels already made.
+    const current = (): ResolvedPoolOptions => this.options;
+    const dial: SshConnector = (node, signal) => connectionGroup(this.connector, current().connectionsPerNode)(node, signal);
     const reverse = mode === 'reverse';
+    const retryPolicyNow = (): RetryPolicy => (reverse ? waitForAgent : this.retryPolicy);
     const tunnel = new Tunnel(spec, {
       mode,
       connector: reverse ? reverseConnector(this.agents) : mode === 'auto' ? autoConnector(dial, this.agents) : dial,
-      retryPolicy: reverse ? waitForAgent : (o.retryPolicy ?? exponentialBackoff(o.backoff)),
+      get retryPolicy() {
+        return retryPolicyNow();
+      },
       // A reverse attempt dials nothing, so it takes no connection slot (nor waits behind stuck dials).
       gate: reverse ? (attempt) => attempt() : (attempt) => this.gate(attempt),
       logger: this.log,
-      maxPendingDials: o.maxPendingDialsPerTunnel,
+      get maxPendingDials() {
+        return current().maxPendingDialsPerTunnel;
+      },
       dialBudget: this.dialBudget,
-      maxStreams: o.maxStreamsPerTunnel,
-      stableAfterMs: o.stableAfterMs,
+      get maxStreams() {
+        return current().maxStreamsPerTunnel;
+      },
+      get stableAfterMs() {
+        return current().stableAfterMs;
+      },
     });
     tunnel.on('stateChange', (change) => {
       // An agent registered while this tunnel's attempt was failing: use it now (after the transition finished).
@@ -257,10 +325,7 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
       }
       this.emit('stateChange', change);
     });
-    if (this.probe) {
-      const monitorOptions = { ...o.healthCheck, kubeletVerified: kubeletVerification(o.healthCheck) };
-      this.monitors.set(tunnel, new HealthMonitor(tunnel, this.probe, monitorOptions, this.log));
-    }
+    if (this.probe) this.monitors.set(tunnel, new HealthMonitor(tunnel, this.probe, this.monitorOptions(), this.log));
     return tunnel;
   }
 

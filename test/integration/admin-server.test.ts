@@ -27,6 +27,7 @@ const fakeFrontend: Frontend = {
   listen: async () => {},
   stopAccepting: async () => {},
   destroyAll: () => {},
+  reconfigure: () => {},
 };
 
 before(async () => {
