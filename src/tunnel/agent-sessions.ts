@@ -1,3 +1,5 @@
+import { fingerprintOf } from '../hostkeys/fingerprint.js';
+import { parseAgentKey } from '../nodes/agent-key.js';
 import type { AgentRegistration, AgentServer } from '../ssh/agent-server.js';
 import type { ReverseSession } from '../ssh/reverse-session.js';
 
@@ -39,6 +41,23 @@ export class AgentSessions {
 
   current(node: string): ReverseSession | undefined {
     return this.registration(node)?.session;
+  }
+
+  /**
+   * Closes the node's registration when the agent key it was accepted with is no longer among `agentKeys`
+   * (a reload removed it), as the key would be refused now. A certificate's registration is left to its CA.
+   * True when it closed one.
+   */
+  closeUnlisted(node: string, agentKeys: readonly string[]): boolean {
+    const registration = this.registration(node);
+    if (!registration || registration.via !== 'agent key') return false;
+    const listed = agentKeys.some((line) => {
+      const key = parseAgentKey(line);
+      return key !== undefined && fingerprintOf(key.getPublicSSH()) === registration.fingerprint;
+    });
+    if (listed) return false;
+    registration.session.close();
+    return true;
   }
 
   /** The node's next registration; rejects with the signal's reason when it aborts first. */

@@ -105,7 +105,11 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
     for (const [name, tunnel] of this.active) {
       const spec = wanted.get(name);
       if (spec && sameConnection(tunnel.spec, spec) && this.modeOf(spec) === tunnel.mode) {
+        const keysChanged = !isDeepStrictEqual(tunnel.spec.agentKeys, spec.agentKeys);
         tunnel.spec = spec; // routing facts (pod CIDRs, kubelet port, labels) change without a reconnect
+        if (keysChanged && acceptsAgents(tunnel.mode) && this.agents.closeUnlisted(name, spec.agentKeys ?? [])) {
+          this.log.warn('agent key removed from the inventory: closing the agent connection it authenticated', { node: name });
+        }
         continue;
       }
       this.active.delete(name);
