@@ -18,6 +18,9 @@ export function changedFields(from: EgressConfig, to: EgressConfig): string[] {
 
 function diff(a: unknown, b: unknown, prefix: string, depth: number): string[] {
   if (isDeepStrictEqual(a, b)) return [];
+  // An absent section is an empty one: `limits:` added with one field names that field.
+  if (a === undefined && isRecord(b)) return diff({}, b, prefix, depth);
+  if (b === undefined && isRecord(a)) return diff(a, {}, prefix, depth);
   if (depth === 0 || !isRecord(a) || !isRecord(b)) return [prefix];
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
   return keys.flatMap((key) => diff(a[key], b[key], prefix ? `${prefix}.${key}` : key, depth - 1));
