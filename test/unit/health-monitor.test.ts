@@ -159,3 +159,48 @@ test('a probe that never answers counts as a failure after its timeout: unhealth
   assert.equal(tunnel.currentState, 'READY');
   tunnel.shutdown('test over');
 });
+
+// Issue 15: a reload's health-check settings reach a monitor already probing, and the node's health is kept.
+test('reconfigure: the next probe is the new one at the new interval; an unhealthy node stays unhealthy', async () => {
+  const { tunnel, attempts } = await readyTunnel();
+  const old: Probe = async () => {
+    throw new KubeletStatusError('kubelet answered HTTP 500 to GET /healthz');
+  };
+  const monitor = new HealthMonitor(tunnel, old, { ...options, failureThreshold: 1 }, silentLogger(), () => 0.5);
+  tunnel.connect();
+  await settle();
+  attempts[0]!.succeed();
+  while (monitor.problem() === undefined) await new Promise((r) => setTimeout(r, 5));
+  let gate: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => (gate = resolve));
+  let calls = 0;
+  const fresh: Probe = async () => {
+    calls += 1;
+    await released;
+  };
+  monitor.reconfigure(fresh, { ...options, intervalMs: 60_000, failureThreshold: 1 });
+  assert.equal(monitor.problem()?.code, 'ERR_KUBELET_STATUS', 'unhealthy until a probe passes, reload or not');
+  // The new interval is cut short from the wait the old one set: with random 0.5 the next probe is 30 s away.
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(calls, 0, 'the wait follows the new interval, not the old 5 ms');
+  tunnel.shutdown('test over');
+  gate();
+});
+
+test('dispose stops probing; a monitor made for a READY tunnel starts at once', async () => {
+  const { tunnel, attempts } = await readyTunnel();
+  tunnel.connect();
+  await settle();
+  attempts[0]!.succeed();
+  let calls = 0;
+  const probe: Probe = async () => {
+    calls += 1;
+  };
+  const monitor = new HealthMonitor(tunnel, probe, options, silentLogger(), () => 0.5);
+  while (calls < 2) await new Promise((r) => setTimeout(r, 5));
+  monitor.dispose();
+  const stopped = calls;
+  await new Promise((r) => setTimeout(r, 40));
+  assert.ok(calls <= stopped + 1, 'no probes after dispose');
+  tunnel.shutdown('test over');
+});

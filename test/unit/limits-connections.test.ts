@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ConfigError, ConnectionLimitError } from '../../src/errors.js';
 import { mapDialFailure, SOCKS_REPLY } from '../../src/frontends/failure-mapping.js';
-import { ConnectionLimiter, REFUSAL_HEADROOM, type Admission } from '../../src/frontends/limits-connections.js';
+import { CONNECTION_LIMIT_DEFAULTS, ConnectionLimiter, REFUSAL_HEADROOM, type Admission } from '../../src/frontends/limits-connections.js';
 
 const limiter = (maxConnections: number, maxConnectionsPerClient: number) =>
   new ConnectionLimiter(() => 'connect-tcp 127.0.0.1:8131', { maxConnections, maxConnectionsPerClient });
@@ -76,4 +76,17 @@ test('a flood of refusals is logged once per period with its count', () => {
   assert.equal(l.refusalToReport(2_000), undefined);
   assert.equal(l.refusalToReport(5_000), undefined);
   assert.equal(l.refusalToReport(11_000), 3);
+});
+
+test('setLimits: a lowered limit refuses the next client and keeps the admitted ones; absent fields return to the defaults', () => {
+  const limiter = new ConnectionLimiter(() => 'connect-tcp 127.0.0.1:8131', { maxConnections: 3 });
+  const a = limiter.admit('10.0.0.1');
+  const b = limiter.admit('10.0.0.2');
+  assert.ok(a.ok && b.ok);
+  limiter.setLimits({ maxConnections: 1 });
+  assert.equal(limiter.admit('10.0.0.3').ok, false);
+  assert.equal(limiter.open, 2, 'admitted connections stay');
+  limiter.setLimits({});
+  assert.equal(limiter.maxConnections, CONNECTION_LIMIT_DEFAULTS.maxConnections);
+  assert.equal(limiter.admit('10.0.0.3').ok, true);
 });
