@@ -9,8 +9,7 @@ import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { apiserverRequest, ESTABLISHED, sendConnect } from '../integration/http-connect-client.js';
 import { DaemonProcess, metricValue } from './daemon-process.js';
-import { namespacePids, processName } from './netns.js';
-import { loadTopology } from './topology.js';
+import { loadTopology, sshdSessions } from './topology.js';
 
 const t = loadTopology();
 const configFile = join(t.dir, 'daemon.yaml');
@@ -39,13 +38,7 @@ function writeConfig(nodes: string[], extra: Record<string, unknown> = {}): void
 const get = (path: string) => daemon.get(path);
 const waitUntil = (what: string, check: () => Promise<boolean>) => daemon.waitUntil(what, check);
 
-/** sshd session processes per node: the same pids before and after means the same SSH connections. */
-async function sshSessions(): Promise<string[]> {
-  const all = await Promise.all(
-    t.nodes.map(async (n) => (await namespacePids(n.namespace)).filter((p) => processName(p)?.startsWith('sshd')).map((p) => `${n.name}:${p}`)),
-  );
-  return all.flat().sort();
-}
+const sshSessions = (): Promise<string[]> => sshdSessions(t);
 
 before(async () => {
   writeConfig(['n1', 'n2', 'n3']);

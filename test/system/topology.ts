@@ -289,6 +289,14 @@ export function startSshd(t: Topology, node: NodeRef): Promise<number> {
   return startSshdIn(n.namespace, filesOf(n));
 }
 
+/** sshd processes per node ("n1:4242"): the same list before and after means the very same SSH connections. */
+export async function sshdSessions(t: Topology, nodes: readonly TopologyNode[] = t.nodes): Promise<string[]> {
+  const all = await Promise.all(
+    nodes.map(async (n) => (await namespacePids(n.namespace)).filter((p) => processName(p)?.startsWith('sshd')).map((p) => `${n.name}:${p}`)),
+  );
+  return all.flat().sort();
+}
+
 /** Runs argv inside the node's namespace. */
 export function nodeExec(t: Topology, node: NodeRef, argv: readonly string[]): Promise<ExecResult> {
   return exec('ip', ['netns', 'exec', nodeOf(t, node).namespace, ...argv]);
