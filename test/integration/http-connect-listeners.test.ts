@@ -139,6 +139,36 @@ test('mutual TLS: a valid client certificate gets the exact 200; none, or one fr
   }
 });
 
+// Issue 15: a reload rotates the TLS listener's certificate and client CA in place (same address, no rebind).
+test('mutual TLS: setTlsCredentials rotates the server certificate and the client CA for the next handshake', async () => {
+  const oldCa = createTestCa('proxy CA 2025');
+  const newCa = createTestCa('proxy CA 2026');
+  const issue = (ca: typeof oldCa) => ({
+    server: ca.issue({ commonName: 'ssh-egress', ips: ['127.0.0.1'], usage: 'server' }),
+    client: ca.issue({ commonName: 'kube-apiserver', usage: 'client' }),
+  });
+  const before = issue(oldCa);
+  const after = issue(newCa);
+  const fe = new HttpConnectFrontend(
+    dialer,
+    { kind: 'tls', host: '127.0.0.1', port: 0, cert: before.server.certPem, key: before.server.keyPem, clientCA: oldCa.certPem },
+    { logger },
+  );
+  await fe.listen();
+  try {
+    const { port } = fe.address() as { port: number };
+    const connect = (ca: string, creds: { certPem: string; keyPem: string }) => tls.connect({ host: '127.0.0.1', port, ca, cert: creds.certPem, key: creds.keyPem });
+    await works(() => connect(oldCa.certPem, before.client));
+    fe.setTlsCredentials({ cert: after.server.certPem, key: after.server.keyPem, clientCA: newCa.certPem });
+    await works(() => connect(newCa.certPem, after.client));
+    const { text, error } = await exchange(connect(oldCa.certPem, before.client), apiserverRequest(`${cluster.podIPs.n1![0]}:8080`));
+    assert.equal(text, '', 'the rotated-out certificate and CA no longer work');
+    assert.ok(error, 'the handshake fails');
+  } finally {
+    await fe.close();
+  }
+});
+
 test('plain TCP listens on loopback only', async () => {
   for (const host of ['0.0.0.0', '198.18.0.1', '::']) {
     assert.throws(() => new HttpConnectFrontend(dialer, { kind: 'tcp', host, port: 0 }, { logger }), /loopback only/);
