@@ -145,6 +145,27 @@ test('reverse: the agent dropping fails open streams and new dials at once; its 
   }
 });
 
+// Issue 15: a reload that takes a key out of a node's agentKeys cuts the agent that key let in.
+test('reverse: removing the agent key an agent registered with closes its connection; other key changes do not', async () => {
+  const other = keys.key('n1-spare');
+  const s = await setup([node('n1', { agentKeys: [n1Key.publicLine, other.publicLine] })]);
+  try {
+    const ready = nextState(s.pool, 'n1', 'READY');
+    const agent = await connectSsh2Agent(s.agents.port, 'n1', n1Key);
+    await ready;
+    s.pool.setNodes([node('n1', { agentKeys: [n1Key.publicLine] })]);
+    assert.equal(s.pool.get('n1')?.currentState, 'READY', 'a spare key removed: the agent stays');
+    const cut = nextState(s.pool, 'n1', 'TRANSIENT_FAILURE');
+    s.pool.setNodes([node('n1', { agentKeys: [other.publicLine] })]);
+    await cut;
+    await waitingForAgent(s.pool);
+    await assert.rejects(connectSsh2Agent(s.agents.port, 'n1', n1Key), 'the removed key is refused from now on');
+    agent.close();
+  } finally {
+    await s.close();
+  }
+});
+
 test('reverse: a second registration replaces the first without failing new dials', async () => {
   const s = await setup([node('n1')]);
   try {
