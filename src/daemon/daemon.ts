@@ -21,6 +21,8 @@ export class Daemon {
   /** Node agents' listener (reverse tunnels), when configured. */
   private agents: AgentServer | undefined;
   private stopping: Promise<void> | undefined;
+  /** The reload in progress (or the last one): the next waits for it. */
+  private reloading: Promise<boolean> = Promise.resolve(true);
   private readonly pool: TunnelPool;
 
   private constructor(
@@ -88,7 +90,14 @@ export class Daemon {
    * read again too. A config that does not load, validate or bind is rejected whole and the running one
    * stays. Logs one line naming the changed fields and anything that needs a restart.
    */
-  async reload(): Promise<boolean> {
+  reload(): Promise<boolean> {
+    // One at a time: two quick SIGHUPs must not bind the same new address twice or interleave their commits.
+    const run = this.reloading.then(() => this.reloadNow());
+    this.reloading = run;
+    return run;
+  }
+
+  private async reloadNow(): Promise<boolean> {
     let next: EgressConfig;
     let listeners: ListenerPlan | undefined;
     try {

@@ -2,11 +2,15 @@
 // limits at once, a moved listener rebound (new socket first, streams on the old one kept), and a listener
 // that cannot bind rejects the whole reload. One log line names what changed.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { configFromFlags, type EgressConfig } from '../../src/config/index.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { startSimulatedCluster, type SimulatedCluster } from '../../src/simulator/index.js';
+import { generateEd25519 } from '../../src/simulator/ssh-keys.js';
+import { nextState } from '../support/next-state.js';
 import { freePort } from '../support/free-port.js';
 import { captureLogger } from '../unit/capture-logger.js';
 import { echoRound, httpConnect, waitFor } from './limits-helpers.js';
@@ -131,5 +135,32 @@ test('a listener that cannot bind rejects the whole reload: the running listener
   } finally {
     config = running;
     blocker.close();
+  }
+});
+
+test('a new ssh.identityFile is used by the next connection; tunnels up keep theirs; an unreadable one rejects the reload', async () => {
+  const strangerKey = join(dirname(cluster.identityFile), 'stranger_ed25519');
+  writeFileSync(strangerKey, generateEd25519('no node trusts this').private, { mode: 0o600 });
+  const running = config;
+  try {
+    config = { ...config, ssh: { ...config.ssh, identityFile: join(dirname(cluster.identityFile), 'missing_key') } };
+    assert.equal(await daemon.reload(), false, 'a key that cannot be read rejects the reload');
+
+    const before = since();
+    config = { ...running, ssh: { ...running.ssh, identityFile: strangerKey } };
+    assert.equal(await daemon.reload(), true);
+    assert.deepEqual(since(), before, 'tunnels already up keep the connection the old key made');
+    const refused = nextState(daemon.tunnelPool, 'n1', 'TRANSIENT_FAILURE');
+    daemon.tunnelPool.reconnect('n1');
+    await refused;
+    await waitFor(() => daemon.tunnelPool.status().find((s) => s.node === 'n1')?.lastError?.code === 'ERR_AUTH', 'n1 to be refused with the new key');
+
+    config = running;
+    assert.equal(await daemon.reload(), true);
+    const back = nextState(daemon.tunnelPool, 'n1', 'READY');
+    daemon.tunnelPool.reconnect('n1');
+    await back;
+  } finally {
+    config = running;
   }
 });
