@@ -2,6 +2,7 @@
 // limits at once, a moved listener rebound (new socket first, streams on the old one kept), and a listener
 // that cannot bind rejects the whole reload. One log line names what changed.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
@@ -162,5 +163,56 @@ test('a new ssh.identityFile is used by the next connection; tunnels up keep the
     await back;
   } finally {
     config = running;
+  }
+});
+
+/** RFC 1929 username/password sub-negotiation only: the server's status byte (0 = accepted). */
+async function socksLogin(port: number, user: string, password: string): Promise<number> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  await once(socket, 'connect');
+  const replies: Buffer[] = [];
+  socket.on('data', (c: Buffer) => replies.push(c));
+  socket.write(Buffer.from([5, 1, 2]));
+  socket.write(Buffer.concat([Buffer.from([1, user.length]), Buffer.from(user), Buffer.from([password.length]), Buffer.from(password)]));
+  while (Buffer.concat(replies).length < 4 && !socket.closed) await new Promise((r) => setTimeout(r, 10));
+  socket.destroy();
+  return Buffer.concat(replies)[3] ?? -1;
+}
+
+test('admin moves to a new address; SOCKS passwords are read again in place, and the line says so without the password', async () => {
+  const dir = dirname(cluster.identityFile);
+  const passwordFile = join(dir, 'alice.password');
+  writeFileSync(passwordFile, 'first-secret\n', { mode: 0o600 });
+  const socksPort = await freePort();
+  const [adminA, adminB] = [await freePort(), await freePort()];
+  const running = config;
+  try {
+    config = {
+      ...config,
+      listeners: {
+        ...config.listeners,
+        socks: { tcp: { host: '127.0.0.1', port: socksPort }, users: [{ username: 'alice', passwordFile }] },
+        admin: { host: '127.0.0.1', port: adminA },
+      },
+    };
+    assert.equal(await daemon.reload(), true);
+    assert.equal((await fetch(`http://127.0.0.1:${adminA}/healthz`)).status, 200);
+    assert.equal(await socksLogin(socksPort, 'alice', 'first-secret'), 0);
+
+    writeFileSync(passwordFile, 'second-secret\n');
+    config = { ...config, listeners: { ...config.listeners, admin: { host: '127.0.0.1', port: adminB } } };
+    assert.equal(await daemon.reload(), true);
+    const line = reloadLines().at(-1)!;
+    assert.deepEqual(line.changed, ['listeners.admin.port']);
+    assert.deepEqual(line.reread, ['listeners.socks.users (password files)']);
+    assert.doesNotMatch(JSON.stringify(line), /secret/);
+    assert.equal((await fetch(`http://127.0.0.1:${adminB}/healthz`)).status, 200, 'the new admin address serves');
+    assert.equal(await refused(adminA), true, 'the old admin address is closed');
+    assert.notEqual(await socksLogin(socksPort, 'alice', 'first-secret'), 0, 'the old password no longer works');
+    assert.equal(await socksLogin(socksPort, 'alice', 'second-secret'), 0, 'the new one does, on the same listener');
+  } finally {
+    config = running;
+    await daemon.reload();
   }
 });
