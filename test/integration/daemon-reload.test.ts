@@ -12,6 +12,7 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import { startSimulatedCluster, type SimulatedCluster } from '../../src/simulator/index.js';
 import { generateEd25519 } from '../../src/simulator/ssh-keys.js';
 import { nextState } from '../support/next-state.js';
+import { createTestCa } from '../unit/tls-test-pki.js';
 import { freePort } from '../support/free-port.js';
 import { captureLogger } from '../unit/capture-logger.js';
 import { echoRound, httpConnect, waitFor } from './limits-helpers.js';
@@ -211,6 +212,29 @@ test('admin moves to a new address; SOCKS passwords are read again in place, and
     assert.equal(await refused(adminA), true, 'the old admin address is closed');
     assert.notEqual(await socksLogin(socksPort, 'alice', 'first-secret'), 0, 'the old password no longer works');
     assert.equal(await socksLogin(socksPort, 'alice', 'second-secret'), 0, 'the new one does, on the same listener');
+  } finally {
+    config = running;
+    await daemon.reload();
+  }
+});
+
+test('healthCheck.caFile swapped by reload: the next probes judge the kubelets by the new CA, without a reconnect', async () => {
+  const wrongCa = join(dirname(cluster.identityFile), 'wrong-kubelet-ca.pem');
+  writeFileSync(wrongCa, createTestCa('not the kubelets\' CA').certPem);
+  const running = config;
+  const health = (): Array<string | undefined> => daemon.tunnelPool.status().map((s) => (s.health?.healthy ? 'healthy' : s.health?.lastProbeErrorCode));
+  try {
+    config = { ...config, healthCheck: { ...config.healthCheck, intervalMs: 50, failureThreshold: 1 } };
+    assert.equal(await daemon.reload(), true);
+    const before = since();
+    config = { ...config, healthCheck: { ...config.healthCheck, caFile: wrongCa } };
+    assert.equal(await daemon.reload(), true);
+    await waitFor(() => health().every((h) => h === 'ERR_KUBELET_CERT'), 'every node unhealthy under the wrong CA');
+    assert.deepEqual(since(), before, 'no reconnect: what the kubelet answers is judged, the SSH connection kept');
+    config = { ...config, healthCheck: { ...config.healthCheck, caFile: cluster.kubeletCaFile } };
+    assert.equal(await daemon.reload(), true);
+    await waitFor(() => health().every((h) => h === 'healthy'), 'healthy again under the right CA');
+    assert.deepEqual(since(), before);
   } finally {
     config = running;
     await daemon.reload();
