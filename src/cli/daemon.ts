@@ -18,9 +18,10 @@ export function daemonCommand(setExitCode: (code: number) => void): Command {
     .addHelpText(
       'after',
       `
-Signals: SIGHUP reloads the config and applies it in place (every section but listeners.agents; healthy
-tunnels are kept, moved listeners rebound with open streams kept) and re-reads host-key trust; SIGTERM or
-SIGINT stops accepting, lets open streams finish (drain.graceMs), then exits 0; a second signal exits at once.
+Signals: SIGHUP reloads the config and applies it in place (all but the agent listener's address and host
+key; healthy tunnels are kept, moved listeners rebound with open streams kept) and re-reads host-key trust;
+SIGTERM or SIGINT stops accepting, lets open streams finish (drain.graceMs), then exits 0; a second signal
+exits at once.
 
 Examples:
   ssh-egress daemon --config /etc/ssh-egress/ssh-egress.yaml

@@ -4,10 +4,15 @@ import type { Logger } from '../log.js';
 import { isUnspecifiedAddress } from '../net/address.js';
 import { loadOrCreateAgentHostKey } from '../ssh/agent-host-key.js';
 import { AgentServer, type AgentServerOptions } from '../ssh/agent-server.js';
-import { loadTrustedUserCAs } from '../ssh/agent-user-ca.js';
+import { loadTrustedUserCAs, type TrustedUserCA } from '../ssh/agent-user-ca.js';
 import type { TunnelPool } from '../tunnel/pool.js';
 
 type AgentListenerSettings = NonNullable<ListenerSettings['agents']>;
+
+/** The CAs of the user CA file, read at start and at every reload (a rotated file applies without a restart). */
+export function readAgentUserCAs(settings: AgentListenerSettings): Promise<TrustedUserCA[] | undefined> {
+  return settings.userCAFile === undefined ? Promise.resolve(undefined) : loadTrustedUserCAs(settings.userCAFile);
+}
 
 /**
  * The config's SSH keepalive applies to agent connections too: a frozen or cut-off agent (no FIN ever
@@ -24,9 +29,14 @@ export function agentKeepalive(ssh: Pick<SshSettings, 'keepaliveIntervalMs' | 'k
  * Opens the listener node agents dial in to and attaches it to the pool. Logs the known_hosts line nodes
  * need (public key only), naming this host when the listener takes every address.
  */
-export async function startAgentListener(settings: AgentListenerSettings, ssh: SshSettings, pool: TunnelPool, log: Logger): Promise<AgentServer> {
+export async function startAgentListener(
+  settings: AgentListenerSettings,
+  ssh: SshSettings,
+  pool: TunnelPool,
+  log: Logger,
+  userCAs: TrustedUserCA[] | undefined,
+): Promise<AgentServer> {
   const hostKey = await loadOrCreateAgentHostKey(settings.hostKeyFile);
-  const userCAs = settings.userCAFile === undefined ? undefined : await loadTrustedUserCAs(settings.userCAFile);
   const server = new AgentServer({
     hostKey: hostKey.privateKey,
     lookupNode: pool.agentNode,

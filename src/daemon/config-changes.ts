@@ -27,11 +27,13 @@ function diff(a: unknown, b: unknown, prefix: string, depth: number): string[] {
 }
 
 /**
- * The part of a config a running daemon cannot take: its agent listener (node agents hold registrations on
- * it, and the agent server keeps the SSH keepalive it was started with). Named by reload, kept as it was.
+ * The part of a config a running daemon cannot take: its agent listener's address and host key (node agents
+ * hold registrations on it), and the SSH keepalive the agent server was started with. Named by reload, kept
+ * as it was. Its userCAFile is not here: a reload reads it again in place.
  */
 export function needingRestart(from: EgressConfig, to: EgressConfig): string[] {
-  if (isDeepStrictEqual(from.listeners.agents, to.listeners.agents)) {
+  const listener = (c: EgressConfig): unknown => c.listeners.agents && { ...c.listeners.agents, userCAFile: undefined };
+  if (isDeepStrictEqual(listener(from), listener(to))) {
     if (!to.listeners.agents) return [];
     const keepalive = (c: EgressConfig): unknown[] => [c.ssh.keepaliveIntervalMs, c.ssh.keepaliveCountMax];
     return isDeepStrictEqual(keepalive(from), keepalive(to)) ? [] : ['ssh.keepalive* (of agent connections)'];

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { EgressConfig } from '../config/config-types.js';
 import { assertDaemonListeners, unverifiedKubeletWarning } from '../config/index.js';
 import { createLogger, reconfigureLogger, type Logger } from '../log.js';
@@ -7,7 +8,7 @@ import type { TrustRecheck } from '../tunnel/trust-recheck.js';
 import { AdminServer } from '../frontends/admin-server.js';
 import { EgressMetrics } from '../frontends/metrics.js';
 import type { AgentServer } from '../ssh/agent-server.js';
-import { startAgentListener } from './agent-listener.js';
+import { readAgentUserCAs, startAgentListener } from './agent-listener.js';
 import { changedFields, needingRestart } from './config-changes.js';
 import { DaemonListeners, waitForDrain, type ListenerPlan } from './daemon-listeners.js';
 
@@ -20,6 +21,8 @@ export class Daemon {
   private readonly listeners: DaemonListeners;
   /** Node agents' listener (reverse tunnels), when configured. */
   private agents: AgentServer | undefined;
+  /** Fingerprints of the CAs the agent listener trusts, to tell a rotated user CA file on reload. */
+  private agentUserCAs: string[] = [];
   private stopping: Promise<void> | undefined;
   /** The reload in progress (or the last one): the next waits for it. */
   private reloading: Promise<boolean> = Promise.resolve(true);
@@ -100,9 +103,13 @@ export class Daemon {
   private async reloadNow(): Promise<boolean> {
     let next: EgressConfig;
     let listeners: ListenerPlan | undefined;
+    let needsRestart: string[];
+    let agentUserCAs: (() => string[]) | undefined;
     try {
       next = await this.loadConfig();
       assertDaemonListeners(next);
+      needsRestart = needingRestart(this.config, next);
+      if (!needsRestart.includes('listeners.agents')) agentUserCAs = await this.prepareAgentUserCAs(next);
       listeners = await this.listeners.prepare(next);
       await this.runtime.apply(next);
     } catch (err) {
@@ -110,16 +117,34 @@ export class Daemon {
       this.log.error('reload rejected, keeping the running config', { error: (err as Error).message });
       return false;
     }
-    const reread = listeners.commit();
-    const needsRestart = needingRestart(this.config, next);
+    const reread = [...listeners.commit(), ...(agentUserCAs?.() ?? [])];
     // What cannot change stays as it runs, so the next reload compares against what is really in force.
-    next = { ...next, listeners: { ...next.listeners, agents: this.config.listeners.agents } };
+    if (needsRestart.includes('listeners.agents')) next = { ...next, listeners: { ...next.listeners, agents: this.config.listeners.agents } };
     if (this.ownsLogger) reconfigureLogger(this.log, next.log);
     const changed = changedFields(this.config, next);
     this.config = next;
     const hostKeys = await this.reloadTrust();
     this.log.info('config reloaded', { changed, reread, needsRestart, hostKeys, nodes: this.pool.nodes().length });
     return true;
+  }
+
+  /**
+   * Reads the agent listener's user CA file of `next` (a rotation, or another file); the commit makes the
+   * next agent authentications trust it and names a rotated file. Undefined without an agent listener.
+   */
+  private async prepareAgentUserCAs(next: EgressConfig): Promise<(() => string[]) | undefined> {
+    const settings = next.listeners.agents;
+    const server = this.agents;
+    if (!settings || !server) return undefined;
+    const cas = await readAgentUserCAs(settings);
+    const fingerprints = cas?.map((ca) => ca.fingerprint) ?? [];
+    const sameFile = settings.userCAFile === this.config.listeners.agents?.userCAFile;
+    return () => {
+      server.setUserCAs(cas);
+      const rotated = sameFile && !isDeepStrictEqual(fingerprints, this.agentUserCAs);
+      this.agentUserCAs = fingerprints;
+      return rotated ? ['listeners.agents.userCAFile (CA keys)'] : [];
+    };
   }
 
   /** Host-key trust is files outside the config: read again on every reload, keeping the old on failure. */
@@ -169,7 +194,9 @@ export class Daemon {
   private async openListeners(): Promise<void> {
     const { agents } = this.config.listeners;
     if (agents) {
-      this.agents = await startAgentListener(agents, this.config.ssh, this.pool, this.log);
+      const userCAs = await readAgentUserCAs(agents);
+      this.agentUserCAs = userCAs?.map((ca) => ca.fingerprint) ?? [];
+      this.agents = await startAgentListener(agents, this.config.ssh, this.pool, this.log, userCAs);
       this.metrics.addAgentServer(this.agents);
     }
     (await this.listeners.prepare(this.config)).commit();

@@ -39,7 +39,13 @@ export interface AgentAuthenticatorOptions {
 }
 
 export class AgentAuthenticator {
-  constructor(private readonly options: AgentAuthenticatorOptions) {}
+  constructor(private options: AgentAuthenticatorOptions) {}
+
+  /** The CAs trusted from the next authentication on (a reload rotated the CA file); none refuses certificates. */
+  setUserCAs(userCAs: readonly TrustedUserCA[] | undefined): void {
+    const { userCAs: _previous, ...rest } = this.options;
+    this.options = { ...rest, ...(userCAs && { userCAs }) };
+  }
 
   check(attempt: AgentAuthAttempt): AgentAuthVerdict {
     const fingerprint = fingerprintOf(attempt.keyBlob);

@@ -8,6 +8,7 @@ import { superviseAgentConnection, type AgentIdentity, type AgentRegistrationReq
 import { emptyAgentServerStats, type AgentServerStats } from './agent-server-stats.js';
 import { resolveAgentServerOptions, type AgentServerOptions, type ResolvedAgentServerOptions } from './agent-server-options.js';
 import { ReverseSession } from './reverse-session.js';
+import type { TrustedUserCA } from './agent-user-ca.js';
 
 export type { AgentServerOptions } from './agent-server-options.js';
 
@@ -68,6 +69,14 @@ export class AgentServer extends EventEmitter<AgentServerEvents> {
     });
     this.ssh.on('connection', (client, info) => this.onHandshake(client, info));
     this.listener = net.createServer({ noDelay: true }, (socket) => this.admit(socket));
+  }
+
+  /**
+   * Trusts these CAs (none: certificates refused) from the next authentication on; agents registered already
+   * keep their connections.
+   */
+  setUserCAs(userCAs: readonly TrustedUserCA[] | undefined): void {
+    this.authenticator.setUserCAs(userCAs);
   }
 
   /** Connections that have not authenticated yet. */

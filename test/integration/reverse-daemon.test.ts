@@ -105,3 +105,45 @@ test('daemon: agents register on --agent-listen; status, readiness, metrics and 
   }
   await assert.rejects(connectSsh2Agent(agentPort, 'n1', second), /ECONNREFUSED/, 'the agent listener is closed on shutdown');
 });
+
+// Issue 15: the agent listener's user CA file is read again on reload (rotation in place); its address needs a
+// restart, which the reload line names while the running listener stays.
+test('daemon reload: a rotated agent user CA file applies in place; a new agent listener address is named as needing a restart', async () => {
+  const inventory = join(keys.dir, 'nodes-ca.yaml');
+  writeInventory(inventory, first);
+  const caFile = join(keys.dir, 'agent_user_ca.pub');
+  const [oldCa, newCa] = [keys.key('ca-old'), keys.key('ca-new')];
+  writeFileSync(caFile, `${oldCa.publicLine}\n`);
+  const [agentPort, otherPort] = [await freePort(), await freePort()];
+  const flags = {
+    inventory,
+    tunnel: 'reverse' as const,
+    agentListen: `127.0.0.1:${agentPort}`,
+    agentHostKey: join(keys.dir, 'agent_host_key_ca'),
+    agentUserCa: caFile,
+    connectSocket: join(keys.dir, 'egress-ca.sock'),
+  };
+  let config = configFromFlags(flags);
+  const logs = captureLogger();
+  const daemon = await Daemon.start(async () => config, logs.logger);
+  const reloaded = (): Record<string, unknown> => logs.entries.filter((e) => e.message === 'config reloaded').at(-1)!;
+  try {
+    writeFileSync(caFile, `${newCa.publicLine}\n`);
+    assert.equal(await daemon.reload(), true);
+    assert.deepEqual(reloaded().reread, ['listeners.agents.userCAFile (CA keys)']);
+    assert.deepEqual(reloaded().needsRestart, []);
+
+    config = configFromFlags({ ...flags, agentListen: `127.0.0.1:${otherPort}` });
+    assert.equal(await daemon.reload(), true);
+    assert.deepEqual(reloaded().needsRestart, ['listeners.agents']);
+    const ready = nextState(daemon.tunnelPool, 'n1', 'READY');
+    const agent = await connectSsh2Agent(agentPort, 'n1', first);
+    await ready;
+    agent.close();
+    await assert.rejects(connectSsh2Agent(otherPort, 'n1', first), /ECONNREFUSED/, 'the running listener stays where it was');
+    assert.equal(await daemon.reload(), true);
+    assert.deepEqual(reloaded().needsRestart, ['listeners.agents'], 'still named at the next reload: it is still not in force');
+  } finally {
+    await daemon.shutdown(0);
+  }
+});

@@ -103,6 +103,19 @@ describe('AgentAuthenticator: user certificates', () => {
     assert.match(refusal(authenticator.check(attempt('n1', cert, { signature: sshSignature(unlisted, signedData), signedData }))), /bad signature/);
   });
 
+  // Issue 15: a reload rotates the user CA file in place.
+  it('setUserCAs: the next check trusts the new CAs only; none refuses every certificate', () => {
+    const rotating = new AgentAuthenticator({ lookupNode: (name) => inventory[name], userCAs: parseTrustedUserCAs(ca.publicLine) });
+    const newCa = keys.key('ca-2026');
+    const oldCert = fresh({ principals: ['n1'] });
+    assert.equal(rotating.check(attempt('n1', oldCert)).ok, true);
+    rotating.setUserCAs(parseTrustedUserCAs(newCa.publicLine));
+    assert.match(refusal(rotating.check(attempt('n1', oldCert))), /CA|trusted/i);
+    assert.equal(rotating.check(attempt('n1', fresh({ principals: ['n1'] }, newCa))).ok, true);
+    rotating.setUserCAs(undefined);
+    assert.match(refusal(rotating.check(attempt('n1', fresh({ principals: ['n1'] }, newCa)))), /no agent user CA is configured/);
+  });
+
   it('refuses a certificate for another principal, and one without principals', () => {
     assert.match(refusal(authenticator.check(attempt('n1', fresh({ principals: ['n2'] })))), /node n1 is not among its principals/);
     assert.match(refusal(authenticator.check(attempt('n1', fresh({})))), /node n1 is not among its principals/);
