@@ -22,11 +22,14 @@ test('changedFields names each changed field down to the listener, never a value
   assert.deepEqual(changedFields(base, { ...base, source: 'again' }), [], 'where the config came from is no change');
 });
 
-test('needingRestart: only the agent listener, or the keepalive its connections were started with', () => {
+test('needingRestart: only the agent listener\'s address or host key, or the keepalive its connections were started with', () => {
   assert.deepEqual(needingRestart(base, { ...base, log: { level: 'warn' } }), []);
   const agents = { host: '0.0.0.0', port: 2222, hostKeyFile: '/etc/ssh-egress/agent_host_key' };
   const withAgents = { ...base, listeners: { ...base.listeners, agents } };
   assert.deepEqual(needingRestart(base, withAgents), ['listeners.agents']);
+  assert.deepEqual(needingRestart(withAgents, { ...withAgents, listeners: { ...withAgents.listeners, agents: { ...agents, port: 2223 } } }), ['listeners.agents']);
+  const withCa = { ...withAgents, listeners: { ...withAgents.listeners, agents: { ...agents, userCAFile: '/etc/ssh-egress/agent_user_ca.pub' } } };
+  assert.deepEqual(needingRestart(withAgents, withCa), [], 'the user CA file is read again in place');
   assert.deepEqual(needingRestart(withAgents, { ...withAgents, ssh: { ...withAgents.ssh, keepaliveIntervalMs: 1000 } }), ['ssh.keepalive* (of agent connections)']);
   assert.deepEqual(needingRestart(base, { ...base, ssh: { ...base.ssh, keepaliveIntervalMs: 1000 } }), [], 'no agent listener: nothing keeps the old keepalive');
 });
