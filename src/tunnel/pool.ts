@@ -149,7 +149,11 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
   ready(options: ReadyOptions = {}): Promise<void> {
     if (this.closed) return Promise.reject(new PoolClosedError());
     const wanted = options.min ?? this.active.size;
-    const countReady = (): number => this.tunnels().filter((t) => t.currentState === TunnelState.READY).length;
+    const countReady = (): number => {
+      let ready = 0;
+      for (const tunnel of this.active.values()) if (tunnel.currentState === TunnelState.READY) ready += 1;
+      return ready;
+    };
     if (countReady() >= wanted) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const finish = (err?: Error): void => {
@@ -160,8 +164,9 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
         if (err) reject(err);
         else resolve();
       };
-      const check = (): void => {
-        if (countReady() >= wanted) finish();
+      // Only a tunnel becoming READY can complete the count: recounting on every change was quadratic at 5,000 nodes.
+      const check = (change: StateChange): void => {
+        if (change.to === TunnelState.READY && countReady() >= wanted) finish();
       };
       const onClose = (): void => finish(new PoolClosedError());
       const notReady = (cause?: unknown): PoolNotReadyError =>
