@@ -154,7 +154,9 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
       for (const tunnel of this.active.values()) if (tunnel.currentState === TunnelState.READY) ready += 1;
       return ready;
     };
-    if (countReady() >= wanted) return Promise.resolve();
+    // At most this many can be READY: those that were, plus every move to READY since (a bound, not a count).
+    let mayBeReady = countReady();
+    if (mayBeReady >= wanted) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const finish = (err?: Error): void => {
         clearTimeout(timer);
@@ -164,9 +166,11 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
         if (err) reject(err);
         else resolve();
       };
-      // Only a tunnel becoming READY can complete the count: recounting on every change was quadratic at 5,000 nodes.
+      // Recounting on every change was quadratic at 5,000 nodes: count again only once the bound says it may be done.
       const check = (change: StateChange): void => {
-        if (change.to === TunnelState.READY && countReady() >= wanted) finish();
+        if (change.to !== TunnelState.READY) return;
+        mayBeReady += 1;
+        if (mayBeReady >= wanted && countReady() >= wanted) finish();
       };
       const onClose = (): void => finish(new PoolClosedError());
       const notReady = (cause?: unknown): PoolNotReadyError =>
