@@ -2,6 +2,7 @@
 // forwarding a channel to the kubelet port to one shared HTTPS /healthz server (for health probes) and every
 // other channel to an in-memory echo, so the pool process can be measured on its own.
 // argv: <count> <dir> <user>. Writes <dir>/id_ed25519 and <dir>/known_hosts, then sends { ready: NodeAddress[] }.
+// Takes { handshakeDelayMs } over IPC (answered with { delaySet }).
 import { writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -57,4 +58,10 @@ const addresses: NodeAddress[] = nodes.map((n, i) => ({ name: n.name, address: s
 writeFileSync(path.join(dir, 'id_ed25519'), client.private, { mode: 0o600 });
 writeFileSync(path.join(dir, 'known_hosts'), addresses.map((a) => `[${a.address}]:${a.port} ${hostPublic}`).join('\n') + '\n');
 process.on('disconnect', () => process.exit(0));
+// { handshakeDelayMs }: every node waits that long before its banner from now on, like a real sshd's fork and re-exec.
+process.on('message', (msg: { handshakeDelayMs?: number }) => {
+  if (msg.handshakeDelayMs === undefined) return;
+  for (const node of nodes) node.setHandshakeDelay(msg.handshakeDelayMs);
+  process.send?.({ delaySet: msg.handshakeDelayMs });
+});
 process.send?.({ ready: addresses });
