@@ -23,7 +23,7 @@ const TARGET_KIB_PER_TUNNEL = 100;
 const TARGET_PEAK_MIB = 1536;
 const DEFAULT_CONCURRENCY = POOL_DEFAULTS.maxConcurrentConnects;
 /** Handshake concurrencies of the sweep, the default among them. */
-const SWEEP = [8, DEFAULT_CONCURRENCY, 64];
+const SWEEP = [8, 32, DEFAULT_CONCURRENCY];
 /**
  * What the sweep's fake nodes wait before their banner: a real sshd forks and re-executes itself per
  * connection, and one here took 34 ms from connect to authenticated (sequential, loopback), of which the

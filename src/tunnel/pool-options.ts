@@ -62,8 +62,8 @@ export interface TunnelPoolOptions {
   /**
    * Connection attempts in flight across the pool. A node sees at most connectionsPerNode of them, so sshd's
    * MaxStartups is not what bounds this; it bounds the control plane's burst. A handshake is mostly waiting
-   * (a real sshd forks and re-executes itself first): 32 keeps a 5,000-node cold start CPU-bound up to
-   * ~95 ms a handshake, where 8 needed ~19 s at sshd's 30 ms (BENCHMARKS.md section 5). Default 32.
+   * (a real sshd forks and re-executes itself first): at sshd's ~30 ms, 5,000 nodes wait ~19 s with 8 in
+   * flight whatever the CPU, 2.3 s with 64 (BENCHMARKS.md section 5). Default 64.
    */
   maxConcurrentConnects?: number;
   /**
@@ -112,7 +112,7 @@ export const POOL_DEFAULTS = {
   handshakeTimeoutMs: 15_000,
   keepaliveIntervalMs: 15_000,
   keepaliveCountMax: 3,
-  maxConcurrentConnects: 32,
+  maxConcurrentConnects: 64,
   connectionsPerNode: 1,
   maxPendingDialsPerTunnel: 1000,
   maxPendingDials: 10_000,
