@@ -12,6 +12,7 @@ import { stop } from './proc.js';
 import { fmt, ratio, verdict, type Table } from './report.js';
 import type { ScaleRequest, ScaleResult } from './scale-pool-main.js';
 import { figure } from './stats.js';
+import { POOL_DEFAULTS } from '../../src/tunnel/pool-options.js';
 
 const KiB = 1024;
 const USER = 'egress';
@@ -99,7 +100,8 @@ export async function agentsAtOnce(options: BenchOptions, log: (line: string) =>
       'one ed25519 key listed in every node\'s agentKeys) connect at once, register `tcpip-forward` and answer the SOCKS5 probe, ' +
       `against an AgentServer attached to a pool of ${count} reverse nodes, with maxUnauthenticated raised to ${count} (default 100) ` +
       '(per source address: the default 10); time from the agents\' start to every tunnel READY (the pool\'s connect gate does not apply to reverse). ' +
-      'Forward: section 5\'s cold start (fake sshd nodes, maxConcurrentConnects 8). Memory per tunnel: the pool process\'s RSS and JS heap after GC, ' +
+      `Forward: section 5's cold start (fake sshd nodes, maxConcurrentConnects ${POOL_DEFAULTS.maxConcurrentConnects}). ` +
+      'Memory per tunnel: the pool process\'s RSS and JS heap after GC, ' +
       'all READY, minus before setNodes(), over the tunnel count.',
     tables: [
       {

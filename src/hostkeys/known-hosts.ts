@@ -16,12 +16,13 @@ export interface TrustedHostKey {
   line: number;
 }
 
+/** Shared by every lookup of the same name: read it, do not change it. */
 export interface KnownHostsLookup {
-  trusted: TrustedHostKey[];
+  readonly trusted: readonly TrustedHostKey[];
   /** Keys on matching @revoked lines: never accept them, whatever else trusts them. */
-  revoked: Buffer[];
+  readonly revoked: readonly Buffer[];
   /** Matching @cert-authority lines, which ssh2 cannot honour; the caller decides how to refuse. */
-  certAuthorityLines: number[];
+  readonly certAuthorityLines: readonly number[];
 }
 
 type Marker = 'revoked' | 'cert-authority' | undefined;
@@ -44,6 +45,15 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 export class KnownHosts {
   /** Lines that were skipped, as "<source>:<line>: <why>" (OpenSSH skips them too, quietly). */
   readonly warnings: string[];
+  /**
+   * Lines whose names are all plain literals, by name: most of a large file, and found without a scan. A
+   * pool of thousands of nodes looks up every node, and a scan per lookup made that quadratic.
+   */
+  private readonly byName = new Map<string, Entry[]>();
+  /** Lines that must be tried one by one: hashed names, wildcards, negations. */
+  private readonly scanned: Entry[] = [];
+  /** Answers so far, by looked-up name: the file never changes, and a hashed line costs an HMAC per try. */
+  private readonly answers = new Map<string, KnownHostsLookup>();
 
   private constructor(
     readonly source: string,
@@ -51,6 +61,15 @@ export class KnownHosts {
     warnings: string[],
   ) {
     this.warnings = warnings;
+    for (const entry of entries) {
+      const names = literalNames(entry.hosts);
+      if (names === undefined) this.scanned.push(entry);
+      for (const name of names ?? []) {
+        const list = this.byName.get(name);
+        if (list === undefined) this.byName.set(name, [entry]);
+        else if (list.at(-1) !== entry) list.push(entry); // "a,a" lists the line once
+      }
+    }
   }
 
   static async load(path: string): Promise<KnownHosts> {
@@ -82,25 +101,29 @@ export class KnownHosts {
     return this.entries.length;
   }
 
-  /** Keys trusted and revoked for this host name/IP at this port. */
+  /** Keys trusted and revoked for this host name/IP at this port, in file order. */
   lookup(host: string, port: number): KnownHostsLookup {
     const name = hostPortName(host, port);
-    const result: KnownHostsLookup = { trusted: [], revoked: [], certAuthorityLines: [] };
-    for (const entry of this.entries) {
-      if (!hostMatches(entry.hosts, name)) continue;
-      if (entry.marker === 'revoked') result.revoked.push(entry.blob);
-      else if (entry.marker === 'cert-authority') result.certAuthorityLines.push(entry.line);
-      else
-        result.trusted.push({
-          keyType: entry.keyType,
-          blob: entry.blob,
-          fingerprint: fingerprintOf(entry.blob),
-          line: entry.line,
-        });
+    const known = this.answers.get(name);
+    if (known !== undefined) return known;
+    const trusted: TrustedHostKey[] = [];
+    const revoked: Buffer[] = [];
+    const certAuthorityLines: number[] = [];
+    const matching = [...(this.byName.get(name) ?? []), ...this.scanned.filter((entry) => hostMatches(entry.hosts, name))];
+    for (const entry of matching.sort((a, b) => a.line - b.line)) {
+      if (entry.marker === 'revoked') revoked.push(entry.blob);
+      else if (entry.marker === 'cert-authority') certAuthorityLines.push(entry.line);
+      else trusted.push({ keyType: entry.keyType, blob: entry.blob, fingerprint: fingerprintOf(entry.blob), line: entry.line });
     }
+    const result: KnownHostsLookup = { trusted, revoked, certAuthorityLines };
+    // Bounded for a long-lived file under inventory churn: names of nodes long gone are dropped together.
+    if (this.answers.size >= MAX_REMEMBERED_ANSWERS) this.answers.clear();
+    this.answers.set(name, result);
     return result;
   }
 }
+
+const MAX_REMEMBERED_ANSWERS = 100_000;
 
 /**
  * The name OpenSSH looks up and writes (put_host_port): lowercased, bare for port 22, "[host]:port"
@@ -228,6 +251,13 @@ function globMatches(pattern: string, name: string): boolean {
   }
   while (pattern[p] === '*') p++;
   return p === pattern.length;
+}
+
+/** The names a line matches when every one is a plain positive name (no hash, "*", "?" or "!"); else undefined. */
+function literalNames(hosts: HostMatcher): string[] | undefined {
+  if (hosts.kind === 'hashed') return undefined;
+  const literal = hosts.patterns.every(({ negated, glob }) => !negated && !glob.includes('*') && !glob.includes('?'));
+  return literal ? hosts.patterns.map(({ glob }) => glob) : undefined;
 }
 
 /** match_hostname: a negated match vetoes the whole line even if another pattern matched. */

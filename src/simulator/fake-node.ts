@@ -24,6 +24,11 @@ export interface FakeNode {
   setKubeletHealthy(healthy: boolean): void;
   /** While on, channel opens on existing connections are never answered (a wedged sshd; keepalives still are). */
   setHangChannels(on: boolean): void;
+  /**
+   * Waits this long before answering each new connection, as a real sshd does while it forks and re-executes
+   * itself (tens of ms): a latency the client's concurrent handshakes can overlap, costing no CPU here. 0 is off.
+   */
+  setHandshakeDelay(ms: number): void;
   /** SSH connections currently open and authenticated. */
   readonly connections: number;
 }
@@ -84,6 +89,7 @@ export class FakeSshNode implements FakeNode {
   private hang = false;
   private hangChannels = false;
   private handshakesToDrop = 0;
+  private handshakeDelayMs = 0;
   private ready = 0;
 
   constructor(private readonly options: FakeNodeOptions) {
@@ -149,6 +155,10 @@ export class FakeSshNode implements FakeNode {
     this.hangChannels = on;
   }
 
+  setHandshakeDelay(ms: number): void {
+    this.handshakeDelayMs = ms;
+  }
+
   private onSocket(socket: net.Socket): void {
     this.sockets.add(socket);
     socket.on('error', () => {});
@@ -161,7 +171,11 @@ export class FakeSshNode implements FakeNode {
     }
     // Without this every reply waits on Nagle + delayed ACK (~40 ms a channel open).
     socket.setNoDelay(true);
-    this.ssh.injectSocket(socket);
+    if (this.handshakeDelayMs === 0) this.ssh.injectSocket(socket);
+    else
+      setTimeout(() => {
+        if (!socket.destroyed) this.ssh.injectSocket(socket);
+      }, this.handshakeDelayMs);
   }
 
   private onConnection(conn: Connection): void {

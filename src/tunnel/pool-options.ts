@@ -59,7 +59,12 @@ export interface TunnelPoolOptions {
   keepaliveIntervalMs?: number;
   /** Unanswered keepalives before the connection counts as dead. Default 3. */
   keepaliveCountMax?: number;
-  /** Connection attempts in flight across the pool (stay below sshd's MaxStartups 10). Default 8. */
+  /**
+   * Connection attempts in flight across the pool. A node sees at most connectionsPerNode of them, so sshd's
+   * MaxStartups is not what bounds this; it bounds the control plane's burst. A handshake is mostly waiting
+   * (a real sshd forks and re-executes itself first): at sshd's ~30 ms, 5,000 nodes wait ~19 s with 8 in
+   * flight whatever the CPU, 2.3 s with 64 (BENCHMARKS.md section 5). Default 64.
+   */
   maxConcurrentConnects?: number;
   /**
    * SSH connections to each node (1 to 8). More than one spreads sshd's encryption over more of the node's
@@ -107,7 +112,7 @@ export const POOL_DEFAULTS = {
   handshakeTimeoutMs: 15_000,
   keepaliveIntervalMs: 15_000,
   keepaliveCountMax: 3,
-  maxConcurrentConnects: 8,
+  maxConcurrentConnects: 64,
   connectionsPerNode: 1,
   maxPendingDialsPerTunnel: 1000,
   maxPendingDials: 10_000,

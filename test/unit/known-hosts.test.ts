@@ -8,7 +8,7 @@ import { KnownHostsError } from '../../src/errors.js';
 import type { NodeSpec } from '../../src/nodes/node-spec.js';
 import { fingerprintOf, keyTypeOf } from '../../src/hostkeys/fingerprint.js';
 import { createHostKeyVerifier } from '../../src/hostkeys/host-key-verifier.js';
-import { formatKnownHostsLine, KnownHosts } from '../../src/hostkeys/known-hosts.js';
+import { formatHashedKnownHostsLines, formatKnownHostsLine, KnownHosts } from '../../src/hostkeys/known-hosts.js';
 
 /** A real key made by ssh-keygen: its "type base64" text, wire blob and the path of its .pub file. */
 interface Key {
@@ -199,6 +199,20 @@ describe('KnownHosts lookups', () => {
       ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ssh-rsa'],
     );
     assert.deepEqual(kh.lookup('node-b', 22).trusted.map((t) => t.keyType), ['ssh-rsa']);
+  });
+
+  it('keeps file order across plain, wildcard and hashed lines, and a negation still vetoes a plain name', () => {
+    const hashedA = formatHashedKnownHostsLines(['node-a'], 22, keys.rsa.blob)[0];
+    const kh = KnownHosts.parse(
+      [`node-* ${keys.ecdsa.text}`, `node-a ${keys.ed25519.text}`, hashedA, `node-b,!node-a ${keys.ecdsa.text}`, `NODE-A,node-a ${keys.ecdsa.text}`].join('\n'),
+    );
+    for (const round of [1, 2]) {
+      const found = kh.lookup('Node-A', 22);
+      assert.deepEqual(found.trusted.map((t) => t.line), [1, 2, 3, 5], `round ${round}`);
+      assert.deepEqual(found.trusted.map((t) => t.keyType), ['ecdsa-sha2-nistp256', 'ssh-ed25519', 'ssh-rsa', 'ecdsa-sha2-nistp256']);
+    }
+    assert.deepEqual(kh.lookup('node-b', 22).trusted.map((t) => t.line), [1, 4]);
+    assert.deepEqual(kh.lookup('node-a', 2222).trusted.map((t) => t.line), []);
   });
 
   it('@revoked keys are reported apart from trusted ones', () => {

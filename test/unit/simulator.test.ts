@@ -235,6 +235,20 @@ describe('simulated cluster', () => {
     }
   });
 
+  test('a handshake delay holds the banner back, and the connection then works', T, async () => {
+    const delayMs = 300;
+    cluster.node('n2').setHandshakeDelay(delayMs);
+    try {
+      const started = performance.now();
+      const client = await connect('n2');
+      assert.ok(performance.now() - started >= delayMs - 5, 'no handshake before the delay is over');
+      assert.deepEqual(await whoami(client, '198.19.2.7', 8080), { node: 'n2', addr: '198.19.2.7', port: 8080 });
+      client.end();
+    } finally {
+      cluster.node('n2').setHandshakeDelay(0);
+    }
+  });
+
   test('stop() refuses connections; start() listens again with the same port and host key', T, async () => {
     const node = cluster.node('n1');
     const port = spec('n1').sshPort;
