@@ -2,13 +2,20 @@
 // Makes a fresh machine ready: npm dependencies, and with --system the OS tools the system tests use
 // (OpenSSH server and client, iproute2, curl, nftables, systemd-analyze). Runs before `npm start` and `npm test`; cheap when all is there.
 import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' });
 
+// What `npm ci` installs from: the lock file, and the patches it applies to dependencies (patches/, by patch-package).
+function installInputs() {
+  const patches = existsSync('patches') ? readdirSync('patches').map((name) => `patches/${name}`) : [];
+  return ['package-lock.json', ...patches];
+}
+
 function ensureNodeModules() {
   const marker = 'node_modules/.package-lock.json';
-  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync('package-lock.json').mtimeMs) return;
+  const newest = Math.max(...installInputs().map((file) => statSync(file).mtimeMs));
+  if (existsSync(marker) && statSync(marker).mtimeMs >= newest) return;
   console.error('setup: installing npm dependencies (npm ci)');
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
