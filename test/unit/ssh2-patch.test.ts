@@ -1,6 +1,7 @@
-// patches/ssh2+<version>.patch (applied by patch-package at `npm install` / `npm ci`) makes ssh2 spend less CPU
-// per byte sent. These tests check ssh2's behaviour, not a marker, so they fail when an ssh2 upgrade or a fresh
-// install drops the patch; see BENCHMARKS.md for what it gains.
+// patches/ssh2+<version>.patch makes ssh2 spend less CPU per byte sent; scripts/setup.mjs applies it (with
+// patch-package) before `npm test`, `npm start` and `npm run bench`, or run `npm run setup` after `npm ci`.
+// These tests check ssh2's behaviour, not a marker, so they fail when an ssh2 upgrade or a fresh install
+// drops the patch (after an upgrade: re-create it with `npx patch-package ssh2 --exclude 'package\.json$|/build/'`).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { once } from 'node:events';
