@@ -1,16 +1,29 @@
 #!/usr/bin/env node
-// Makes a fresh machine ready: npm dependencies, and with --system the OS tools the system tests use
-// (OpenSSH server and client, iproute2, curl, nftables, systemd-analyze). Runs before `npm start` and `npm test`; cheap when all is there.
+// Makes a fresh machine ready: npm dependencies with our patches to them (patches/, applied by patch-package), and
+// with --system the OS tools the system tests use (OpenSSH server and client, iproute2, curl, nftables,
+// systemd-analyze). Runs before `npm start`, `npm test` and `npm run bench`; cheap when all is there.
 import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' });
 
+const newerThan = (marker, files) => !existsSync(marker) || files.some((file) => statSync(file).mtimeMs > statSync(marker).mtimeMs);
+
 function ensureNodeModules() {
-  const marker = 'node_modules/.package-lock.json';
-  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync('package-lock.json').mtimeMs) return;
+  if (!newerThan('node_modules/.package-lock.json', ['package-lock.json'])) return;
   console.error('setup: installing npm dependencies (npm ci)');
   run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+// Not an npm lifecycle script: the package installed from its tarball must run no install-time script of ours
+// (test/integration/package-install.test.ts), and it ships without the patches.
+function ensurePatches() {
+  const patches = existsSync('patches') ? readdirSync('patches').map((name) => `patches/${name}`) : [];
+  const marker = 'node_modules/.patches-applied';
+  if (patches.length === 0 || !newerThan(marker, ['node_modules/.package-lock.json', ...patches])) return;
+  console.error('setup: applying patches/ to dependencies (patch-package)');
+  run('node_modules/.bin/patch-package', []);
+  writeFileSync(marker, '');
 }
 
 const SYSTEM_TOOLS = [
@@ -44,4 +57,5 @@ function ensureSystemTools() {
 }
 
 ensureNodeModules();
+ensurePatches();
 if (process.argv.includes('--system')) ensureSystemTools();

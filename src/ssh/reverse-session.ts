@@ -137,7 +137,7 @@ export class ReverseSession implements SshSession {
     channel.once('close', () => this.pacer.forget(credit));
     return {
       stream: channel,
-      whenWritable: (proceed) => this.gate.whenRoom(() => this.pacer.whenAllowed(credit, proceed)),
+      whenWritable: (proceed) => this.gate.whenRoom(() => this.pacer.whenAllowed(credit, () => proceed(Math.min(this.gate.room, this.pacer.room(credit))))),
     };
   }
 

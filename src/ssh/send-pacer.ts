@@ -69,6 +69,11 @@ export class SendPacer {
     this.waiting.add(credit);
   }
 
+  /** Bytes `credit`'s channel may still send before it would wait: the connection's budget left, or its own floor. */
+  room(credit: ChannelCredit): number {
+    return Math.max(this.budget - this.total, credit.floor - credit.inFlight);
+  }
+
   /** After a read from the node (window adjusts arrive in it): re-read what is in flight, let writers go on. */
   refresh(): void {
     for (const credit of this.busy) this.observe(credit);

@@ -16,6 +16,11 @@ export class SocketWriteGate {
     sock.on('drain', () => this.flush());
   }
 
+  /** Bytes the socket may still take before writers wait. */
+  get room(): number {
+    return this.maxBufferedBytes - this.sock.writableLength;
+  }
+
   whenRoom(proceed: () => void): void {
     if (this.released || (this.waiters.length === 0 && this.sock.writableLength < this.maxBufferedBytes)) {
       proceed();

@@ -7,8 +7,9 @@ export interface SshChannel {
   /**
    * Calls `proceed` once the carrying connection's outgoing buffer is below its limit. ssh2 ignores the
    * socket's backpressure, so streams ask here before they write: it bounds memory and shares the link fairly.
+   * `room` is how many bytes the limits would still let through at that moment (undefined: not known).
    */
-  whenWritable(proceed: () => void): void;
+  whenWritable(proceed: (room?: number) => void): void;
 }
 
 /** An open SSH connection to one node (or a group of them), as a Tunnel uses it. ssh2 sits behind it; tests can fake it. */

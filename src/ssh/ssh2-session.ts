@@ -122,7 +122,10 @@ export class Ssh2Session implements SshSession {
           });
           resolve({
             stream: channel,
-            whenWritable: (proceed) => this.whenBufferHasRoom(() => this.pacer.whenAllowed(credit, proceed)),
+            whenWritable: (proceed) =>
+              this.whenBufferHasRoom(() =>
+                this.pacer.whenAllowed(credit, () => proceed(Math.min(this.limits.maxWriteBufferBytes - this.sock.writableLength, this.pacer.room(credit)))),
+              ),
           });
           return;
         }

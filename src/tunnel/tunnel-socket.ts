@@ -2,8 +2,18 @@ import { Duplex } from 'node:stream';
 import { isIPv6 } from 'node:net';
 import type { SshChannel } from '../ssh/ssh-session.js';
 
-/** The most one write hands the channel at once: what `pipe` from a TCP socket delivers anyway. */
-const WRITE_SLICE_BYTES = 64 * 1024;
+/** What one write hands the channel at least when it has more: what `pipe` from a TCP socket delivers anyway. */
+const MIN_SLICE_BYTES = 64 * 1024;
+/**
+ * The most, when the connection's limits have that much room: ssh2 (patched, patches/) hands one channel
+ * write's packets to the socket together, so larger slices mean fewer system calls (measured in BENCHMARKS.md).
+ */
+const MAX_SLICE_BYTES = 256 * 1024;
+
+/** A slice as large as the limits' room allows, between the bounds, so a slice never passes them by more than before. */
+function sliceBytes(room: number | undefined): number {
+  return room !== undefined && room > MIN_SLICE_BYTES ? Math.min(room, MAX_SLICE_BYTES) : MIN_SLICE_BYTES;
+}
 
 export interface TunnelSocketInit {
   /** The node whose tunnel carries this stream. */
@@ -76,14 +86,14 @@ export class TunnelSocket extends Duplex {
    * (a 100 MiB Buffer) cannot put more than a slice in flight past the pacing the gate does.
    */
   private writeFrom(chunk: Buffer, offset: number, callback: (error?: Error | null) => void): void {
-    this.whenWritable(() => {
+    this.whenWritable((room) => {
       // The wait may end because the node closed the channel (its 'close' listeners run in turn): ssh2 has
       // ended the channel's writable side by then, and a write there would fail as "write after end".
       if (this.destroyed || this.channelClosed || !this.channel.writable) {
         callback(Object.assign(new Error('write after the channel closed'), { code: 'EPIPE' }));
         return;
       }
-      const end = Math.min(chunk.length, offset + WRITE_SLICE_BYTES);
+      const end = Math.min(chunk.length, offset + sliceBytes(room));
       const slice = offset === 0 && end === chunk.length ? chunk : chunk.subarray(offset, end);
       this.bytesWritten += slice.length;
       this.touch();

@@ -95,3 +95,15 @@ test('only OpenSSH servers are paced: four of their packets always draw an ackno
   for (const other of ['dropbear_2022.83', 'ssh2js1.17.0', undefined]) assert.equal(pacingFloor(other, channel), WINDOW, String(other));
   assert.equal(pacingFloor('OpenSSH_9.2p1', { outgoing: { window: WINDOW } }), WINDOW, 'no packet size known: not paced');
 });
+
+test("room is the budget left, or the channel's own floor when that is more", () => {
+  const pacer = new SendPacer(512 * KiB);
+  const [a, b] = [channel(), channel()];
+  const [ca, cb] = [pacer.track(a.ch, FLOOR), pacer.track(b.ch, FLOOR)];
+  assert.equal(pacer.room(ca), 512 * KiB);
+  pacer.whenAllowed(ca, a.send(448 * KiB));
+  assert.equal(pacer.room(cb), FLOOR, 'b has sent nothing: its floor is more than the 64 KiB left');
+  pacer.whenAllowed(cb, b.send(96 * KiB));
+  assert.equal(pacer.room(cb), 32 * KiB, 'over budget: what is left of b\'s floor');
+  assert.ok(pacer.room(ca) <= 0, 'a is over budget and past its floor');
+});

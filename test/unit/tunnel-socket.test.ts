@@ -47,3 +47,19 @@ test('a large write passes the gate in 64 KiB slices and arrives whole, in order
   assert.equal(socket.bytesWritten, payload.length);
   socket.destroy();
 });
+
+test('with room at the gate a write goes in larger slices, up to 256 KiB, never more than the room past 64 KiB', async () => {
+  const slices: number[] = [];
+  const stream = new Duplex({ read() {}, write: (chunk: Buffer, _encoding, done) => (slices.push(chunk.length), done()) });
+  // The room the gate reports, one per pass: plenty, some, less than the smallest slice, unknown.
+  const rooms = [4 * 1024 * 1024, 100 * 1024, 1024, undefined];
+  const socket = new TunnelSocket(
+    { stream, whenWritable: (proceed) => setImmediate(() => proceed(rooms.shift())) },
+    { node: 'n1', remoteAddress: '198.19.1.7', remotePort: 8080 },
+  );
+  const payload = Buffer.alloc(1024 * 1024, 7);
+  await new Promise<void>((resolve, reject) => socket.write(payload, (err) => (err ? reject(err) : resolve())));
+  assert.deepEqual(slices.slice(0, 4), [256 * 1024, 100 * 1024, 64 * 1024, 64 * 1024]);
+  assert.equal(slices.reduce((a, b) => a + b, 0), payload.length);
+  socket.destroy();
+});
