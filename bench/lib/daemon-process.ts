@@ -27,12 +27,18 @@ function ready(port: number): Promise<boolean> {
   });
 }
 
+export interface DaemonProcessOptions {
+  /** Arguments for node itself (e.g. --cpu-prof). */
+  nodeArgs?: readonly string[];
+  /** The CLI script to run; default the built one (dist/), another build to compare with it. */
+  cli?: string;
+}
+
 /**
  * Starts the built CLI's daemon over `node`; `reachable` is put in the node's pod CIDRs, so the peer servers on
- * that loopback address route through its tunnel. `nodeArgs` go to node itself (e.g. --cpu-prof). Resolves once
- * /readyz answers 200.
+ * that loopback address route through its tunnel. Resolves once /readyz answers 200.
  */
-export async function startDaemonProcess(keys: SshKeys, node: Sshd, reachable: string, nodeArgs: readonly string[] = []): Promise<DaemonProcess> {
+export async function startDaemonProcess(keys: SshKeys, node: Sshd, reachable: string, options: DaemonProcessOptions = {}): Promise<DaemonProcess> {
   const dir = mkdtempSync(path.join(tmpdir(), 'ssh-egress-bench-daemon-'));
   const [socksPort, connectPort, adminPort] = [await freePort(), await freePort(), await freePort()];
   const config = path.join(dir, 'ssh-egress.yaml');
@@ -48,9 +54,11 @@ export async function startDaemonProcess(keys: SshKeys, node: Sshd, reachable: s
         admin: { listen: `127.0.0.1:${adminPort}` },
       },
       log: { level: 'error' },
+      // Stops at once when the bench is done (a profile is written at a clean exit).
+      drain: { graceMs: 100 },
     }),
   );
-  const child = start(process.execPath, [...nodeArgs, CLI, 'daemon', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'], cwd: process.cwd() });
+  const child = start(process.execPath, [...(options.nodeArgs ?? []), options.cli ?? CLI, 'daemon', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'], cwd: process.cwd() });
   const close = async (): Promise<void> => {
     await stop(child);
     rmSync(dir, { recursive: true, force: true });
