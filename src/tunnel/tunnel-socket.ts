@@ -1,5 +1,4 @@
 import { Duplex } from 'node:stream';
-import { isIPv6 } from 'node:net';
 import type { SshChannel } from '../ssh/ssh-session.js';
 
 /** The most one write hands the channel at once: what `pipe` from a TCP socket delivers anyway. */
@@ -24,7 +23,11 @@ export class TunnelSocket extends Duplex {
   readonly node: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
-  readonly remoteFamily: 'IPv4' | 'IPv6';
+  /** The destination is an IP literal (IPv6 unbracketed) or a name, and only IPv6 has a colon: no pattern to run per stream. */
+  get remoteFamily(): 'IPv4' | 'IPv6' {
+    return this.remoteAddress.includes(':') ? 'IPv6' : 'IPv4';
+  }
+
   readonly localAddress = '127.0.0.1';
   readonly localPort = 0;
   readonly connecting = false;
@@ -46,7 +49,6 @@ export class TunnelSocket extends Duplex {
     this.node = init.node;
     this.remoteAddress = init.remoteAddress;
     this.remotePort = init.remotePort;
-    this.remoteFamily = isIPv6(init.remoteAddress) ? 'IPv6' : 'IPv4';
 
     channel.on('data', (chunk: Buffer) => {
       this.bytesRead += chunk.length;
