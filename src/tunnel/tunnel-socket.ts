@@ -105,7 +105,10 @@ export class TunnelSocket extends Duplex {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.clearIdleTimer();
     if (!this.channelClosed) {
-      // ssh2's destroy() only ends and closes the channel; that is exactly the part we want from it.
+      // An abort: CHANNEL_CLOSE alone, which RFC 4254 (5.3) allows without EOF. ssh2's destroy() would send
+      // an EOF first, one more packet and socket write per stream; after close() its end() sends none.
+      (this.channel as Duplex & { close?: () => void }).close?.();
+      // Then ends and closes the stream itself; the close above already went out.
       this.channel.destroy();
     }
     callback(error);
