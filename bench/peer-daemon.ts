@@ -16,6 +16,7 @@ import type { Direction } from './lib/traffic.js';
 /** Time one mode may take in one latency run, and the dials it makes whatever the time (`ssh -N -D` stalls). */
 const RUN_BUDGET_MS = 1500;
 const MIN_SAMPLES = 10;
+/** Before measuring, per path: dials (V8 compiles the daemon's dial path over its first few hundred) and MiB moved. */
 const WARM_UP_DIALS = 200;
 const WARM_UP_MIB = 16;
 
@@ -95,7 +96,6 @@ export const peerDaemon: Benchmark = {
         const count = new Map<string, number>(modes.map((m) => [m.name, 0]));
         const measure = (m: Mode, n: number): Promise<number[]> =>
           env.peer.call<number[]>({ op: 'connect-latency', proxy: m.proxy, target, clientFirst, count: n, budgetMs: RUN_BUDGET_MS, minCount: MIN_SAMPLES });
-        // Warm-up: the daemon's dial path is compiled by V8 over its first few hundred dials.
         for (const m of modes) await measure(m, WARM_UP_DIALS);
         for (let run = 0; run < options.runs; run++) {
           for (const m of modes) {
