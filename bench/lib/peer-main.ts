@@ -1,8 +1,10 @@
-// The peer process: the servers every benchmark talks to, and a client that goes through the HTTP CONNECT
-// front end, in a process of their own so that the bench process measures only what it carries.
+// The peer process: the servers every benchmark talks to, and a client that goes through a proxy (HTTP CONNECT
+// or SOCKS5), in a process of their own so that the bench process measures only what it carries.
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { bulkServer, echoServer, firstByte, greeterServer, transfer, type Direction } from './traffic.js';
+import { encodeConnectRequest } from '../../src/ssh/socks5-client.js';
+import { socks5Exchange } from '../../src/ssh/socks5-exchange.js';
 
 export interface PeerPorts {
   bulk: number;
@@ -10,12 +12,13 @@ export interface PeerPorts {
   greeter: number;
 }
 
-/** Where the HTTP CONNECT proxy listens: a loopback TCP port or a Unix socket path. */
-export type Proxy = { port: number } | { path: string };
+/** Where the proxy listens (a loopback TCP port or a Unix socket path) and what it speaks (default HTTP CONNECT). */
+export type Proxy = ({ port: number } | { path: string }) & { protocol?: 'connect' | 'socks5' };
 
 export type PeerRequest =
   | { id: number; op: 'connect-transfer'; proxy: Proxy; target: string; dir: Direction; bytes: number }
-  | { id: number; op: 'connect-latency'; proxy: Proxy; target: string; clientFirst: boolean; count: number }
+  /** `count` dials, or fewer once `budgetMs` has passed (never fewer than `minCount`). */
+  | { id: number; op: 'connect-latency'; proxy: Proxy; target: string; clientFirst: boolean; count: number; budgetMs?: number; minCount?: number }
   | { id: number; op: 'rss' };
 
 async function listen(handler: (s: net.Socket) => void): Promise<number> {
@@ -25,10 +28,35 @@ async function listen(handler: (s: net.Socket) => void): Promise<number> {
   return (server.address() as net.AddressInfo).port;
 }
 
+function connectTo(proxy: Proxy): net.Socket {
+  return 'path' in proxy ? net.connect({ path: proxy.path }) : net.connect({ host: '127.0.0.1', port: proxy.port, noDelay: true });
+}
+
+const viaProxy = (proxy: Proxy, target: string): Promise<Duplex> => (proxy.protocol === 'socks5' ? viaSocks5(proxy, target) : viaConnect(proxy, target));
+
+/** A client connection through a SOCKS5 proxy (no authentication), the greeting and CONNECT written together. */
+async function viaSocks5(proxy: Proxy, target: string): Promise<Duplex> {
+  const sock = connectTo(proxy);
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.once('connect', () => {
+      sock.off('error', reject);
+      resolve();
+    });
+  });
+  const colon = target.lastIndexOf(':');
+  const outcome = await socks5Exchange(sock, encodeConnectRequest(target.slice(0, colon), Number(target.slice(colon + 1))), 5000);
+  if (outcome.kind !== 'ok') {
+    sock.destroy();
+    throw new Error(`SOCKS5 proxy: ${JSON.stringify(outcome)}`);
+  }
+  return sock;
+}
+
 /** A client connection through an HTTP CONNECT proxy, as curl -p -x or kube-apiserver opens one. */
 function viaConnect(proxy: Proxy, target: string): Promise<Duplex> {
   return new Promise((resolve, reject) => {
-    const sock = 'path' in proxy ? net.connect({ path: proxy.path }) : net.connect({ host: '127.0.0.1', port: proxy.port, noDelay: true });
+    const sock = connectTo(proxy);
     sock.once('error', reject);
     sock.once('connect', () => sock.write(`CONNECT ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`));
     let head = Buffer.alloc(0);
@@ -56,7 +84,7 @@ function viaConnect(proxy: Proxy, target: string): Promise<Duplex> {
 async function handle(req: PeerRequest): Promise<unknown> {
   switch (req.op) {
     case 'connect-transfer': {
-      const sock = await viaConnect(req.proxy, req.target);
+      const sock = await viaProxy(req.proxy, req.target);
       try {
         return await transfer(sock, req.dir, req.bytes);
       } finally {
@@ -65,7 +93,10 @@ async function handle(req: PeerRequest): Promise<unknown> {
     }
     case 'connect-latency': {
       const samples: number[] = [];
-      for (let i = 0; i < req.count; i++) samples.push(await firstByte(() => viaConnect(req.proxy, req.target), req.clientFirst));
+      const until = performance.now() + (req.budgetMs ?? Infinity);
+      for (let i = 0; i < req.count && (i < (req.minCount ?? 0) || performance.now() < until); i++) {
+        samples.push(await firstByte(() => viaProxy(req.proxy, req.target), req.clientFirst));
+      }
       return samples;
     }
     case 'rss':

@@ -127,6 +127,21 @@ export async function sshLocalForward(keys: SshKeys, node: Sshd, targetHost: str
   return { ports, pid: child.pid as number, close: () => stop(child) };
 }
 
+/**
+ * OpenSSH's dynamic forward (a SOCKS server on a local port), in one of its two forms: `ssh -N -D` (no remote
+ * command: neither ssh nor sshd turns Nagle off), or interactive, `ssh -tt -D ... 'sleep infinity'` (a session
+ * with a tty, which makes both turn it off).
+ */
+export async function sshDynamicForward(keys: SshKeys, node: Sshd, form: 'plain' | 'interactive'): Promise<LocalForward> {
+  const port = await freePort();
+  const forward = ['-o', 'ExitOnForwardFailure=yes', '-D', `127.0.0.1:${port}`];
+  const args = form === 'plain' ? sshArgs(keys, node, ['-N', ...forward]) : [...sshArgs(keys, node, ['-tt', ...forward]), 'sleep infinity'];
+  // stdin stays open (a pipe nobody writes): at its end the interactive session would end too.
+  const child = start('ssh', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+  await waitForPort('127.0.0.1', port, 10_000, () => child.exitCode === null);
+  return { ports: [port], pid: child.pid as number, close: () => stop(child) };
+}
+
 export interface ControlMaster {
   socket: string;
   /** Extra ssh arguments that make a client use the master. */

@@ -168,7 +168,9 @@ export class Socks5Frontend implements Frontend {
     };
     const onData = (chunk: Buffer): void => {
       const { output, outcome } = negotiation.feed(chunk);
-      for (const bytes of output) socket.write(bytes);
+      // A request that came with this chunk (a client that does not wait for the method selection) holds the
+      // replies due so far: they go out with the request's own reply, in one write and one wakeup of the client.
+      if (outcome.state !== 'connect' && output.length > 0) socket.write(joined(output));
       if (outcome.state === 'pending') return;
       stop();
       if (outcome.state === 'failed') {
@@ -177,24 +179,25 @@ export class Socks5Frontend implements Frontend {
         return;
       }
       if (overLimit) {
-        this.refuseOverLimit(socket, overLimit);
+        this.refuseOverLimit(socket, overLimit, output);
         return;
       }
-      void this.connect(socket, outcome.request, outcome.rest, outcome.username);
+      void this.connect(socket, outcome.request, outcome.rest, outcome.username, output);
     };
     socket.once('close', () => clearTimeout(timer));
     socket.on('data', onData);
     socket.on('end', onEnd);
   }
 
-  private refuseOverLimit(socket: net.Socket, error: ConnectionLimitError): void {
+  private refuseOverLimit(socket: net.Socket, error: ConnectionLimitError, held: Buffer[]): void {
     const refused = this.limiter.refusalToReport();
     if (refused !== undefined) this.log.warn('clients refused: connection limit', { refused, client: describe(socket), error: error.message });
-    socket.write(encodeReply(mapDialFailure(error).socksReply));
+    socket.write(joined([...held, encodeReply(mapDialFailure(error).socksReply)]));
     closeAfterReply(socket);
   }
 
-  private async connect(socket: net.Socket, request: ConnectRequest, rest: Buffer, username: string | undefined): Promise<void> {
+  /** `held`: replies not yet written (see accept), to go out before the request's own. */
+  private async connect(socket: net.Socket, request: ConnectRequest, rest: Buffer, username: string | undefined, held: Buffer[]): Promise<void> {
     const abort = new AbortController();
     const onClose = (): void => abort.abort();
     socket.once('close', onClose);
@@ -209,7 +212,7 @@ export class Socks5Frontend implements Frontend {
       if (socket.destroyed) return;
       const failure = mapDialFailure(err);
       this.log.info('SOCKS5 connect failed', { target: hostPort(request.host, request.port), username, reason: failure.reason, error: (err as Error).message });
-      socket.write(encodeReply(failure.socksReply));
+      socket.write(joined([...held, encodeReply(failure.socksReply)]));
       closeAfterReply(socket);
       return;
     } finally {
@@ -219,7 +222,7 @@ export class Socks5Frontend implements Frontend {
       tunnel.destroy();
       return;
     }
-    socket.write(encodeReply(SOCKS_REPLY.SUCCEEDED));
+    socket.write(joined([...held, encodeReply(SOCKS_REPLY.SUCCEEDED)]));
     // Bytes the client sent right behind its request belong to the destination.
     if (rest.length > 0) socket.unshift(rest);
     // winston formats a message before its level filter drops it: skip that per dial.
@@ -234,6 +237,11 @@ function closeAfterReply(socket: net.Socket): void {
   socket.end();
   socket.resume();
   setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}
+
+/** Replies due at once, as one buffer for one write. */
+function joined(replies: Buffer[]): Buffer {
+  return replies.length === 1 ? replies[0]! : Buffer.concat(replies);
 }
 
 function hostPort(host: string, port: number): string {

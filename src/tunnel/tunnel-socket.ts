@@ -1,5 +1,4 @@
 import { Duplex } from 'node:stream';
-import { isIPv6 } from 'node:net';
 import type { SshChannel } from '../ssh/ssh-session.js';
 
 /** What one write hands the channel at least when it has more: what `pipe` from a TCP socket delivers anyway. */
@@ -34,7 +33,11 @@ export class TunnelSocket extends Duplex {
   readonly node: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
-  readonly remoteFamily: 'IPv4' | 'IPv6';
+  /** The destination is an IP literal (IPv6 unbracketed) or a name, and only IPv6 has a colon: no pattern to run per stream. */
+  get remoteFamily(): 'IPv4' | 'IPv6' {
+    return this.remoteAddress.includes(':') ? 'IPv6' : 'IPv4';
+  }
+
   readonly localAddress = '127.0.0.1';
   readonly localPort = 0;
   readonly connecting = false;
@@ -56,7 +59,6 @@ export class TunnelSocket extends Duplex {
     this.node = init.node;
     this.remoteAddress = init.remoteAddress;
     this.remotePort = init.remotePort;
-    this.remoteFamily = isIPv6(init.remoteAddress) ? 'IPv6' : 'IPv4';
 
     channel.on('data', (chunk: Buffer) => {
       this.bytesRead += chunk.length;
@@ -113,7 +115,10 @@ export class TunnelSocket extends Duplex {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.clearIdleTimer();
     if (!this.channelClosed) {
-      // ssh2's destroy() only ends and closes the channel; that is exactly the part we want from it.
+      // An abort: CHANNEL_CLOSE alone, which RFC 4254 (5.3) allows without EOF. ssh2's destroy() would send
+      // an EOF first, one more packet and socket write per stream; after close() its end() sends none.
+      (this.channel as Duplex & { close?: () => void }).close?.();
+      // Then ends and closes the stream itself; the close above already went out.
       this.channel.destroy();
     }
     callback(error);

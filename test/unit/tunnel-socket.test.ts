@@ -1,8 +1,9 @@
 // TunnelSocket over a channel whose write gate is held, as the SendPacer holds it while sshd has not
 // acknowledged enough: when the node closes the channel meanwhile, the waiting write fails cleanly (EPIPE)
-// and the socket closes, instead of failing as "write after end".
+// and the socket closes, instead of failing as "write after end". Also: what a destroy or an end sends the node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { Duplex, PassThrough } from 'node:stream';
 import { TunnelSocket } from '../../src/tunnel/tunnel-socket.js';
 
@@ -62,4 +63,29 @@ test('with room at the gate a write goes in larger slices, up to 256 KiB, never 
   assert.deepEqual(slices.slice(0, 4), [256 * 1024, 100 * 1024, 64 * 1024, 64 * 1024]);
   assert.equal(slices.reduce((a, b) => a + b, 0), payload.length);
   socket.destroy();
+});
+
+test('destroying the socket sends the node CHANNEL_CLOSE alone, no EOF before it (one packet, one write)', () => {
+  // ssh2's own Channel over a protocol that records what would go to the node.
+  const sent: string[] = [];
+  const protocol = { channelEOF: () => sent.push('EOF'), channelClose: () => sent.push('CLOSE') };
+  const { Channel } = createRequire(import.meta.url)('ssh2/lib/Channel.js') as { Channel: new (client: unknown, info: unknown) => Duplex };
+  const open = { id: 1, window: 2 * 1024 * 1024, packetSize: 32 * 1024, state: 'open' };
+  const stream = new Channel({ _protocol: protocol }, { type: 'direct-tcpip', incoming: { ...open }, outgoing: { ...open } });
+  const socket = new TunnelSocket({ stream, whenWritable: (proceed) => proceed() }, { node: 'n1', remoteAddress: '198.19.1.7', remotePort: 8080 });
+  socket.destroy();
+  assert.deepEqual(sent, ['CLOSE']);
+
+  // Ending first is a half-close the node must see: EOF, and the close once destroyed.
+  sent.length = 0;
+  const ending = new Channel({ _protocol: protocol }, { type: 'direct-tcpip', incoming: { ...open }, outgoing: { ...open } });
+  const graceful = new TunnelSocket({ stream: ending, whenWritable: (proceed) => proceed() }, { node: 'n1', remoteAddress: '198.19.1.7', remotePort: 8080 });
+  graceful.end();
+  return new Promise<void>((resolve) =>
+    setImmediate(() => {
+      graceful.destroy();
+      assert.deepEqual(sent, ['EOF', 'CLOSE']);
+      resolve();
+    }),
+  );
 });
