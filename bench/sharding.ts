@@ -1,6 +1,7 @@
 // 10. Sharding: the aggregate workload (4 nodes, 8 and 64 streams, both ways) with the nodes' SSH connections
 // in one pool process vs partitioned over two, beside the library in this process and OpenSSH's `ssh -L` per
-// node; with the CPU of every process taking part, to show where the two cores went.
+// node; with the CPU of every process taking part, to show where the two cores went; then the cost of handing
+// an accepted connection to the shard that owns its node, and a shard's memory.
 import { once } from 'node:events';
 import type { Benchmark } from './lib/context.js';
 import { scaled } from './lib/context.js';
@@ -12,8 +13,8 @@ import { sleep, start, stop } from './lib/proc.js';
 import { fmt, ratio, type Table } from './lib/report.js';
 import { startShards, type Shards } from './lib/shards.js';
 import { sshLocalForward, type LocalForward } from './lib/sshd.js';
-import { figure, MiB, type Figure } from './lib/stats.js';
-import { tcpOpener, type Direction, type Opener } from './lib/traffic.js';
+import { figure, MiB, percentile, type Figure } from './lib/stats.js';
+import { firstByte, tcpOpener, type Direction, type Opener } from './lib/traffic.js';
 
 const STREAMS = [8, 64];
 
@@ -55,7 +56,8 @@ export const sharding: Benchmark = {
   name: 'sharding',
   async run(env, options, log) {
     const bytes = scaled(256, options) * MiB;
-    const target = `127.0.0.1:${env.peer.ports.bulk}`;
+    const targets = [`127.0.0.1:${env.peer.ports.bulk}`, `127.0.0.1:${env.peer.ports.echo}`];
+    const dials = scaled(300, options, options.runs);
     const sshdPids = env.nodes.map((n) => n.process.pid as number);
     const forwards: LocalForward[] = [];
     const shardSets: Shards[] = [];
@@ -64,11 +66,12 @@ export const sharding: Benchmark = {
     const cpuRows: string[][] = [];
     const notes: string[] = [];
     let memoryRows: string[][] = [];
+    const handoffRows: string[][] = [];
     try {
       for (const n of env.nodes) forwards.push(await sshLocalForward(env.keys, n, '127.0.0.1', [env.peer.ports.bulk]));
-      const one = await startShards(env.keys, env.nodes, 1, target);
+      const one = await startShards(env.keys, env.nodes, 1, targets);
       shardSets.push(one);
-      const two = await startShards(env.keys, env.nodes, 2, target);
+      const two = await startShards(env.keys, env.nodes, 2, targets);
       shardSets.push(two);
       const idle = [...one.pids, ...two.pids].map((pid) => processMemory(pid).rss);
       const modes: Mode[] = [
@@ -133,6 +136,33 @@ export const sharding: Benchmark = {
           log(`  4 nodes, ${streams} streams, ${dir}: ${modes.map((m) => `${m.name} ${f.get(m.name)!.median.toFixed(0)}`).join(', ')} MB/s`);
         }
       }
+      // A dial routed by a primary: accepted in this process and handed to the owning shard, vs dialled at the shard's own port.
+      const echo = env.nodes[1]!.name;
+      const router = await two.router(echo, 1);
+      try {
+        const paths: Array<[string, Opener]> = [
+          ["the owning shard's own port", two.opener(echo, 1)],
+          ['accepted here, handed to the owning shard', tcpOpener('127.0.0.1', router.port)],
+        ];
+        const p50 = new Map<string, number[]>(paths.map(([name]) => [name, []]));
+        const p99 = new Map<string, number[]>(paths.map(([name]) => [name, []]));
+        for (let run = 0; run < options.runs; run++) {
+          for (const [name, open] of paths) {
+            const samples: number[] = [];
+            for (let i = 0; i < Math.ceil(dials / options.runs); i++) samples.push(await firstByte(open, true));
+            p50.get(name)!.push(percentile(samples, 50));
+            p99.get(name)!.push(percentile(samples, 99));
+          }
+        }
+        const base = figure(p50.get(paths[0]![0])!).median;
+        for (const [name] of paths) {
+          const f = figure(p50.get(name)!);
+          handoffRows.push([name, fmt(f, 2), fmt(figure(p99.get(name)!), 2), `+${(f.median - base).toFixed(2)}`]);
+        }
+        log(`  handoff: ${handoffRows.map((r) => `${r[0]} p50 ${r[1]}`).join(', ')} ms`);
+      } finally {
+        router.close();
+      }
       const peaks = [...one.pids, ...two.pids].map((pid) => processMemory(pid).peak);
       const bare = await idleNodeRss([]);
       const bareTsx = await idleNodeRss(['--import', 'tsx']);
@@ -159,6 +189,11 @@ export const sharding: Benchmark = {
         head: ['streams', 'direction', 'path', 'ours %', 'busiest process %', 'client %', 'sshd %', 'servers %', 'ours ms/GB', 'client ms/GB', 'sshd ms/GB', 'servers ms/GB', 'all ms/GB'],
         rows: cpuRows,
       },
+      {
+        caption: `Dial to first byte through a shard (client first, echo server, node n2 in the second of two shards; ${Math.ceil(dials / options.runs) * options.runs} dials each, ${options.runs} runs interleaved): the cost of routing a connection accepted elsewhere to its shard.`,
+        head: ['path', 'p50 ms', 'p99 ms', 'p50 added ms'],
+        rows: handoffRows,
+      },
       { caption: 'Resident memory of a shard process (MiB): after READY, and its peak over the runs.', head: ['process', 'RSS idle MiB', 'peak MiB'], rows: memoryRows },
     ];
     return {
@@ -169,7 +204,9 @@ export const sharding: Benchmark = {
         'with one loopback port per node that carries each connection through that node\'s tunnel, as `ssh -L` does; this process routes ' +
         'each stream to the port of the shard owning its node. "1 shard" is the same program with all four nodes, so the pair differs only in ' +
         'the split. Beside them: the library pool in this process (no loopback hop), and one `ssh -N -L` per node. ' +
-        `${options.runs} runs per path, interleaved, after one warm-up.`,
+        `${options.runs} runs per path, interleaved, after one warm-up. Then the cost of routing when one process owns the listeners: ` +
+        'a connection accepted in this process (paused, nothing read) and sent to the owning shard over IPC (`child.send(message, socket)`), ' +
+        'against the same dial at the shard\'s own port.',
       tables,
       notes,
     };
