@@ -52,6 +52,38 @@ async function idleNodeRss(args: string[]): Promise<number> {
   }
 }
 
+/**
+ * Dial to first byte (client first, to the echo server, targets[1]) through `node`'s shard: at the shard's own
+ * port, and accepted in this process and handed over by IPC, as a primary owning the listeners would route it.
+ */
+async function handoffLatency(shards: Shards, node: string, dials: number, runs: number): Promise<string[][]> {
+  const router = await shards.router(node, 1);
+  try {
+    const paths: Array<[string, Opener]> = [
+      ["the owning shard's own port", shards.opener(node, 1)],
+      ['accepted here, handed to the owning shard', tcpOpener('127.0.0.1', router.port)],
+    ];
+    const p50 = new Map<string, number[]>(paths.map(([name]) => [name, []]));
+    const p99 = new Map<string, number[]>(paths.map(([name]) => [name, []]));
+    for (let run = 0; run < runs; run++) {
+      for (const [name, open] of paths) {
+        const samples: number[] = [];
+        for (let i = 0; i < Math.ceil(dials / runs); i++) samples.push(await firstByte(open, true));
+        p50.get(name)!.push(percentile(samples, 50));
+        p99.get(name)!.push(percentile(samples, 99));
+      }
+    }
+    const base = figure(p50.get(paths[0]![0])!).median;
+    return paths.map(([name]) => {
+      const f = figure(p50.get(name)!);
+      const added = f.median - base;
+      return [name, fmt(f, 2), fmt(figure(p99.get(name)!), 2), `${added < 0 ? '' : '+'}${added.toFixed(2)}`];
+    });
+  } finally {
+    router.close();
+  }
+}
+
 export const sharding: Benchmark = {
   name: 'sharding',
   async run(env, options, log) {
@@ -112,17 +144,17 @@ export const sharding: Benchmark = {
             // Per run: % of one core over the run's wall time, and ms per 10^9 bytes moved; medians of the runs.
             const pct = (g: (typeof GROUPS)[number]): number => figure(c.map((x) => (x[g] / x.wallMs) * 100)).median;
             const perGb = (g: (typeof GROUPS)[number]): number => figure(c.map((x) => x[g] / (bytes / 1e9))).median;
-            const library = m.pids.length === 0;
-            const totalPerGb = figure(c.map((x) => (x.ours + (library ? 0 : x.client) + x.sshd + x.servers) / (bytes / 1e9))).median;
+            const inProcess = m.pids.length === 0;
+            const totalPerGb = figure(c.map((x) => (x.ours + (inProcess ? 0 : x.client) + x.sshd + x.servers) / (bytes / 1e9))).median;
             cpuRows.push([
               String(streams), dir, m.name,
               `${pct('ours').toFixed(0)} %`,
               m.pids.length > 1 ? `${pct('busiest').toFixed(0)} %` : '—',
-              library ? '(in ours)' : `${pct('client').toFixed(0)} %`,
+              inProcess ? '(in ours)' : `${pct('client').toFixed(0)} %`,
               `${pct('sshd').toFixed(0)} %`,
               `${pct('servers').toFixed(0)} %`,
               perGb('ours').toFixed(0),
-              library ? '—' : perGb('client').toFixed(0),
+              inProcess ? '—' : perGb('client').toFixed(0),
               perGb('sshd').toFixed(0),
               perGb('servers').toFixed(0),
               totalPerGb.toFixed(0),
@@ -130,39 +162,16 @@ export const sharding: Benchmark = {
           }
           // Each round ran both back to back: the ratio within a round is the least disturbed by the machine's other load.
           const pairs = rate.get('2 shard processes')!.map((r, i) => r / rate.get('1 shard process')![i]!);
+          const cpuPairs = cpu.get('2 shard processes')!.map((c, i) => c.ours / cpu.get('1 shard process')![i]!.ours);
           notes.push(
-            `${streams} streams ${dir}: 2 shards / 1 shard per round ${fmt(figure(pairs), 2)}x, ahead in ${pairs.filter((p) => p > 1).length} of ${pairs.length} rounds`,
+            `${streams} streams ${dir}: 2 shards / 1 shard per round ${fmt(figure(pairs), 2)}x, ahead in ${pairs.filter((p) => p > 1).length} of ${pairs.length} rounds; ` +
+              `their pool CPU per byte ${fmt(figure(cpuPairs), 2)}x`,
           );
           log(`  4 nodes, ${streams} streams, ${dir}: ${modes.map((m) => `${m.name} ${f.get(m.name)!.median.toFixed(0)}`).join(', ')} MB/s`);
         }
       }
-      // A dial routed by a primary: accepted in this process and handed to the owning shard, vs dialled at the shard's own port.
-      const echo = env.nodes[1]!.name;
-      const router = await two.router(echo, 1);
-      try {
-        const paths: Array<[string, Opener]> = [
-          ["the owning shard's own port", two.opener(echo, 1)],
-          ['accepted here, handed to the owning shard', tcpOpener('127.0.0.1', router.port)],
-        ];
-        const p50 = new Map<string, number[]>(paths.map(([name]) => [name, []]));
-        const p99 = new Map<string, number[]>(paths.map(([name]) => [name, []]));
-        for (let run = 0; run < options.runs; run++) {
-          for (const [name, open] of paths) {
-            const samples: number[] = [];
-            for (let i = 0; i < Math.ceil(dials / options.runs); i++) samples.push(await firstByte(open, true));
-            p50.get(name)!.push(percentile(samples, 50));
-            p99.get(name)!.push(percentile(samples, 99));
-          }
-        }
-        const base = figure(p50.get(paths[0]![0])!).median;
-        for (const [name] of paths) {
-          const f = figure(p50.get(name)!);
-          handoffRows.push([name, fmt(f, 2), fmt(figure(p99.get(name)!), 2), `+${(f.median - base).toFixed(2)}`]);
-        }
-        log(`  handoff: ${handoffRows.map((r) => `${r[0]} p50 ${r[1]}`).join(', ')} ms`);
-      } finally {
-        router.close();
-      }
+      handoffRows.push(...(await handoffLatency(two, env.nodes[1]!.name, dials, options.runs)));
+      log(`  handoff: ${handoffRows.map((r) => `${r[0]} p50 ${r[1]}`).join(', ')} ms`);
       const peaks = [...one.pids, ...two.pids].map((pid) => processMemory(pid).peak);
       const bare = await idleNodeRss([]);
       const bareTsx = await idleNodeRss(['--import', 'tsx']);
