@@ -1,4 +1,4 @@
-// 10. Sharding: the aggregate workload (4 nodes, 8 and 64 streams, both ways) with the nodes' SSH connections
+// 11. Sharding: the aggregate workload (4 nodes, 8 and 64 streams, both ways) with the nodes' SSH connections
 // in one pool process vs partitioned over two, beside the library in this process and OpenSSH's `ssh -L` per
 // node; with the CPU of every process taking part, to show where the two cores went; then the cost of handing
 // an accepted connection to the shard that owns its node, and a shard's memory.
@@ -99,6 +99,8 @@ export const sharding: Benchmark = {
     const notes: string[] = [];
     let memoryRows: string[][] = [];
     const handoffRows: string[][] = [];
+    /** For every round of every cell: were 2 shards faster than 1? */
+    const ahead: boolean[] = [];
     try {
       for (const n of env.nodes) forwards.push(await sshLocalForward(env.keys, n, '127.0.0.1', [env.peer.ports.bulk]));
       const one = await startShards(env.keys, env.nodes, 1, targets);
@@ -162,6 +164,7 @@ export const sharding: Benchmark = {
           }
           // Each round ran both back to back: the ratio within a round is the least disturbed by the machine's other load.
           const pairs = rate.get('2 shard processes')!.map((r, i) => r / rate.get('1 shard process')![i]!);
+          ahead.push(...pairs.map((p) => p > 1));
           const cpuPairs = cpu.get('2 shard processes')!.map((c, i) => c.ours / cpu.get('1 shard process')![i]!.ours);
           notes.push(
             `${streams} streams ${dir}: 2 shards / 1 shard per round ${fmt(figure(pairs), 2)}x, ahead in ${pairs.filter((p) => p > 1).length} of ${pairs.length} rounds; ` +
@@ -170,6 +173,7 @@ export const sharding: Benchmark = {
           log(`  4 nodes, ${streams} streams, ${dir}: ${modes.map((m) => `${m.name} ${f.get(m.name)!.median.toFixed(0)}`).join(', ')} MB/s`);
         }
       }
+      notes.push(`all cells: 2 shards ahead of 1 in ${ahead.filter(Boolean).length} of ${ahead.length} rounds`);
       handoffRows.push(...(await handoffLatency(two, env.nodes[1]!.name, dials, options.runs)));
       log(`  handoff: ${handoffRows.map((r) => `${r[0]} p50 ${r[1]}`).join(', ')} ms`);
       const peaks = [...one.pids, ...two.pids].map((pid) => processMemory(pid).peak);
@@ -206,7 +210,7 @@ export const sharding: Benchmark = {
       { caption: 'Resident memory of a shard process (MiB): after READY, and its peak over the runs.', head: ['process', 'RSS idle MiB', 'peak MiB'], rows: memoryRows },
     ];
     return {
-      title: '10. Sharding the pool over processes',
+      title: '11. Sharding the pool over processes',
       method:
         `The aggregate workload on the four nodes: ${bytes / MiB} MiB in total over 8 or 64 streams spread round-robin over the nodes. ` +
         'Shards: processes (bench/lib/shard-main.ts) each owning the SSH connections to their share of the nodes (node i in shard i mod N) ' +
