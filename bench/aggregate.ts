@@ -1,24 +1,12 @@
 // 2. Aggregate throughput: 8 and 64 parallel streams across 1 and 4 nodes, vs OpenSSH with one `ssh -L` per node.
 import type { Benchmark } from './lib/context.js';
 import { scaled } from './lib/context.js';
+import { parallel } from './lib/parallel.js';
 import { startPool, type BenchPool } from './lib/pool.js';
 import { fmt, ratio, verdict, type Table } from './lib/report.js';
 import { sshLocalForward, type LocalForward } from './lib/sshd.js';
-import { figure, mbps, MiB } from './lib/stats.js';
-import { tcpOpener, transfer, type Direction, type Opener } from './lib/traffic.js';
-
-/** Moves `bytes` in total over `streams` parallel streams, stream i opened by openers[i % openers.length]. */
-async function parallel(openers: Opener[], streams: number, dir: Direction, bytes: number): Promise<number> {
-  const each = Math.floor(bytes / streams);
-  const socks = await Promise.all(Array.from({ length: streams }, (_, i) => openers[i % openers.length]!()));
-  try {
-    const t0 = performance.now();
-    await Promise.all(socks.map((s) => transfer(s, dir, each)));
-    return mbps(each * streams, performance.now() - t0);
-  } finally {
-    for (const s of socks) s.destroy();
-  }
-}
+import { figure, MiB } from './lib/stats.js';
+import { tcpOpener, type Direction, type Opener } from './lib/traffic.js';
 
 export const aggregate: Benchmark = {
   name: 'aggregate',

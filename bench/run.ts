@@ -18,10 +18,11 @@ import { fairness } from './fairness.js';
 import { latency } from './latency.js';
 import { peerDaemon } from './peer-daemon.js';
 import { scale as scaleBench } from './scale.js';
+import { sharding } from './sharding.js';
 import { reverse } from './reverse.js';
 import { throughput } from './throughput.js';
 
-const BENCHMARKS: Benchmark[] = [throughput, aggregate, latency, fairness, scaleBench, daemon, reverse, cli, proxyCommand, peerDaemon];
+const BENCHMARKS: Benchmark[] = [throughput, aggregate, latency, fairness, scaleBench, daemon, reverse, cli, proxyCommand, peerDaemon, sharding];
 const BEGIN = '<!-- bench:begin -->';
 const END = '<!-- bench:end -->';
 /** Nothing may run longer than this, whatever happens. */

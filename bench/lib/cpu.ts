@@ -14,8 +14,11 @@ function stat(pid: number): { ppid: number; ticks: number } | undefined {
   }
 }
 
-/** CPU milliseconds used so far by `pid` and every live descendant (children that exited are not counted). */
-export function treeCpuMs(pid: number): number {
+/**
+ * One pass over /proc: a function giving the CPU milliseconds used so far by a pid and every live descendant
+ * (children that exited are not counted). Several process trees read from one snapshot are read at one instant.
+ */
+export function cpuSnapshot(): (pid: number) => number {
   const children = new Map<number, number[]>();
   const ticks = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
@@ -28,15 +31,20 @@ export function treeCpuMs(pid: number): number {
     list.push(p);
     children.set(s.ppid, list);
   }
-  let total = 0;
-  const stack = [pid];
-  while (stack.length) {
-    const p = stack.pop() as number;
-    total += ticks.get(p) ?? 0;
-    stack.push(...(children.get(p) ?? []));
-  }
-  return (total * 1000) / TICKS_PER_SECOND;
+  return (pid) => {
+    let total = 0;
+    const stack = [pid];
+    while (stack.length) {
+      const p = stack.pop() as number;
+      total += ticks.get(p) ?? 0;
+      stack.push(...(children.get(p) ?? []));
+    }
+    return (total * 1000) / TICKS_PER_SECOND;
+  };
 }
+
+/** CPU milliseconds used so far by `pid` and every live descendant. */
+export const treeCpuMs = (pid: number): number => cpuSnapshot()(pid);
 
 /** CPU ms of this process (user + system), more precise than /proc's ticks. */
 export function selfCpuMs(): number {

@@ -1,4 +1,5 @@
 // Memory measurement: a forced GC (when V8 lets us have one) and an RSS sampler for peaks.
+import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -30,4 +31,11 @@ export function rssPeak(everyMs = 10): { stop(): number } {
 export async function settledMemory(): Promise<{ rss: number; heap: number }> {
   await settle();
   return { rss: rss(), heap: process.memoryUsage().heapUsed };
+}
+
+/** Another process's resident set now and at its peak (VmRSS, VmHWM from /proc), in bytes. */
+export function processMemory(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kib('VmRSS'), peak: kib('VmHWM') };
 }

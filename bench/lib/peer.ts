@@ -8,6 +8,8 @@ type Request = PeerRequest extends infer R ? (R extends PeerRequest ? Omit<R, 'i
 
 export interface Peer {
   ports: PeerPorts;
+  /** The peer process's pid (its CPU is the servers' side of every transfer). */
+  pid: number;
   call<T>(request: Request): Promise<T>;
   close(): Promise<void>;
 }
@@ -30,6 +32,7 @@ export async function startPeer(): Promise<Peer> {
   });
   return {
     ports,
+    pid: child.pid as number,
     call<T>(request: Request): Promise<T> {
       const id = nextId++;
       return new Promise<T>((resolve, reject) => {
