@@ -132,3 +132,16 @@ test('ssh2 hands the packets of one large channel write to the socket in fewer w
   assert.ok(writes.some((n) => n > 2 * PACKET_PAYLOAD), `socket writes of ${writes.join(', ')} bytes: none joins packets`);
   assert.ok(Buffer.concat(received).equals(payload), 'the payload arrives whole, in order');
 });
+
+test('ssh2 destroys a finished channel without calling end() again (no error built per closed stream)', async () => {
+  const { Channel } = require('ssh2/lib/Channel.js') as { Channel: new (client: unknown, info: unknown) => NodeJS.ReadWriteStream & { destroy(): void } };
+  const protocol = { channelEOF: () => {}, channelClose: () => {} };
+  const open = { id: 1, window: 2 * 1024 * 1024, packetSize: PACKET_PAYLOAD, state: 'open' };
+  const channel = new Channel({ _protocol: protocol }, { type: 'direct-tcpip', incoming: { ...open }, outgoing: { ...open } });
+  channel.end();
+  await once(channel, 'finish');
+  let endCalls = 0;
+  channel.end = () => (endCalls++, channel);
+  channel.destroy();
+  assert.equal(endCalls, 0);
+});
