@@ -3,7 +3,7 @@
 // with --system the OS tools the system tests use (OpenSSH server and client, iproute2, curl, nftables,
 // systemd-analyze). Runs before `npm start`, `npm test` and `npm run bench`; cheap when all is there.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' });
 
@@ -17,14 +17,33 @@ function ensureNodeModules() {
 
 // Not an npm lifecycle script: the package installed from its tarball must run no install-time script of ours
 // (test/integration/package-install.test.ts), and it ships without the patches.
+// A copy of the patches last applied is kept beside them, so a changed patch replaces the old one (taken back
+// first) instead of failing on files that already carry it.
 function ensurePatches() {
-  const patches = existsSync('patches') ? readdirSync('patches').map((name) => `patches/${name}`) : [];
-  const marker = 'node_modules/.patches-applied';
-  if (patches.length === 0 || !newerThan(marker, ['node_modules/.package-lock.json', ...patches])) return;
+  const patches = existsSync(PATCHES) ? readdirSync(PATCHES).sort() : [];
+  const applied = existsSync(APPLIED) ? readdirSync(APPLIED).sort() : [];
+  const same = patches.length === applied.length && patches.every((name, i) => name === applied[i] && readFileSync(`${PATCHES}/${name}`).equals(readFileSync(`${APPLIED}/${name}`)));
+  if (same) return;
+  if (applied.length > 0) {
+    console.error('setup: taking back the patches applied before');
+    try {
+      patchPackage(['--reverse', '--patch-dir', APPLIED]);
+    } catch {
+      console.error('setup: they do not come off cleanly; reinstalling npm dependencies');
+      run('npm', ['ci', '--no-audit', '--no-fund']);
+    }
+    rmSync(APPLIED, { recursive: true, force: true });
+  }
+  if (patches.length === 0) return;
   console.error('setup: applying patches/ to dependencies (patch-package)');
-  run('node_modules/.bin/patch-package', []);
-  writeFileSync(marker, '');
+  patchPackage([]);
+  mkdirSync(APPLIED);
+  for (const name of patches) copyFileSync(`${PATCHES}/${name}`, `${APPLIED}/${name}`);
 }
+
+const PATCHES = 'patches';
+const APPLIED = 'node_modules/.patches-applied';
+const patchPackage = (args) => run('node_modules/.bin/patch-package', ['--error-on-fail', ...args]);
 
 const SYSTEM_TOOLS = [
   ['/usr/sbin/sshd', 'openssh-server'],
