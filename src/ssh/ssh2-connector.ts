@@ -5,6 +5,7 @@ import { AuthenticationError, EgressError, HandshakeError } from '../errors.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
 import type { Logger } from '../log.js';
 import type { SshConnector } from './ssh-session.js';
+import { parsedPrivateKey } from './parsed-private-key.js';
 import { Ssh2Session } from './ssh2-session.js';
 import { tcpConnect } from './tcp-connect.js';
 import { createHostKeyVerifier, hostKeyAlgorithmsFor, type HostKeyPolicy } from '../hostkeys/host-key-verifier.js';
@@ -138,7 +139,8 @@ function handshake(
     client.connect({
       sock,
       username: options.user,
-      privateKey: credentials.privateKey,
+      // ssh2 takes a parsed key as it is (its types name only bytes).
+      privateKey: credentials.privateKey && (parsedPrivateKey(credentials.privateKey, credentials.passphrase) as Buffer),
       passphrase: credentials.passphrase,
       agent: credentials.agentSocket,
       authHandler: methods as unknown as ConnectConfig['authHandler'],

@@ -145,3 +145,16 @@ test('ssh2 destroys a finished channel without calling end() again (no error bui
   channel.destroy();
   assert.equal(endCalls, 0);
 });
+
+test('ssh2 keeps a parsed private key as a KeyObject after its first signature (no PEM parse per signature)', () => {
+  const key = ssh2.utils.parseKey(ssh2.utils.generateKeyPairSync('ed25519').private);
+  assert.ok(!(key instanceof Error) && !Array.isArray(key));
+  const keyObjects = (): unknown[] =>
+    Object.getOwnPropertySymbols(key).map((s) => (key as unknown as Record<symbol, unknown>)[s]).filter((v) => v instanceof crypto.KeyObject);
+  assert.equal(keyObjects().length, 0);
+  const data = Buffer.from('session id and userauth request');
+  const signature = key.sign(data);
+  assert.ok(Buffer.isBuffer(signature));
+  assert.equal(keyObjects().length, 1);
+  assert.ok(key.verify(data, signature), 'the cached key signs as the PEM did');
+});
