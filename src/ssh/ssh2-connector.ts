@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import pRetry from 'p-retry';
-import ssh2, { type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
+import ssh2, { type ConnectConfig, type PublicKeyAuthMethod, type ServerHostKeyAlgorithm } from 'ssh2';
 import { AuthenticationError, EgressError, HandshakeError } from '../errors.js';
 import type { NodeSpec } from '../nodes/node-spec.js';
 import type { Logger } from '../log.js';
@@ -101,8 +101,10 @@ function handshake(
   });
   let hostKeyError: EgressError | undefined;
   // Only public keys: ssh2 otherwise tries "none" first, and OpenSSH delays that failure.
-  const methods: string[] = [];
-  if (credentials.privateKey) methods.push('publickey');
+  const key = credentials.privateKey && parsedPrivateKey(credentials.privateKey, credentials.passphrase);
+  const methods: (string | PublicKeyAuthMethod)[] = [];
+  if (key) methods.push({ type: 'publickey', username: options.user, key });
+  else if (credentials.privateKey) methods.push('publickey');
   if (credentials.agentSocket) methods.push('agent');
 
   return new Promise((resolve, reject) => {
@@ -139,8 +141,7 @@ function handshake(
     client.connect({
       sock,
       username: options.user,
-      // ssh2 takes a parsed key as it is (its types name only bytes).
-      privateKey: credentials.privateKey && (parsedPrivateKey(credentials.privateKey, credentials.passphrase) as Buffer),
+      privateKey: key ? undefined : credentials.privateKey,
       passphrase: credentials.passphrase,
       agent: credentials.agentSocket,
       authHandler: methods as unknown as ConnectConfig['authHandler'],

@@ -113,8 +113,9 @@ test('a dropped connection fails open streams with TunnelClosedError and reconne
   assert.ok(session.closed);
   await settle();
   assert.equal(tunnel.openStreams, 0);
-  assert.deepEqual(states, ['CONNECTING', 'READY', 'TRANSIENT_FAILURE']);
-  await once(tunnel, 'stateChange');
+  // The retry is 5 ms away: on a busy machine it may already have begun.
+  assert.deepEqual(states.slice(0, 3), ['CONNECTING', 'READY', 'TRANSIENT_FAILURE']);
+  if (tunnel.currentState !== 'CONNECTING') await once(tunnel, 'stateChange');
   assert.equal(tunnel.currentState, 'CONNECTING');
   tunnel.shutdown('test over');
 });
