@@ -4,6 +4,7 @@ import type { Client } from 'ssh2';
 import { ChannelOpenError, TunnelClosedError } from '../errors.js';
 import type { SshChannel, SshSession } from './ssh-session.js';
 import { SendPacer, pacingFloor, type WindowedChannel } from './send-pacer.js';
+import { SocketWriteGate } from './socket-write-gate.js';
 
 /** What ssh2 says when the connection died with channel opens outstanding. */
 const CONNECTION_GONE = 'No response from server';
@@ -55,7 +56,7 @@ export class Ssh2Session implements SshSession {
   private closed = false;
   private closing = false;
   private lastError: Error | undefined;
-  private readonly writeWaiters: Array<() => void> = [];
+  private readonly gate: SocketWriteGate;
   private ackScheduled = false;
   /** sock.bytesWritten when the last small read arrived: unchanged means nothing has carried its ACK yet. */
   private writtenAtLastRead = 0;
@@ -69,21 +70,21 @@ export class Ssh2Session implements SshSession {
     private readonly sock: net.Socket,
     private readonly node: string,
     readonly hostKeyFingerprint: string,
-    private readonly limits: Ssh2SessionLimits,
+    limits: Ssh2SessionLimits,
   ) {
     this.pacer = new SendPacer(limits.connectionWindowBytes);
+    this.gate = new SocketWriteGate(sock, limits.maxWriteBufferBytes);
     this.remoteSoftware = (client as Client & { _remoteVer?: unknown })._remoteVer;
     client.on('error', (err: Error) => {
       this.lastError = err;
     });
     client.on('close', () => {
       this.closed = true;
-      this.flushWriters();
+      this.gate.releaseAll();
       this.pacer.releaseAll();
       const error = this.closing ? undefined : (this.lastError ?? new Error('connection closed by the node'));
       this.closeListener?.(error);
     });
-    sock.on('drain', () => this.flushWriters());
     // ssh2 parsed the chunk in its own listener, registered before this one: window adjusts are counted.
     sock.on('data', (chunk: Buffer) => {
       if (chunk.length < SMALL_READ_BYTES) this.ackPromptly();
@@ -123,9 +124,7 @@ export class Ssh2Session implements SshSession {
           resolve({
             stream: channel,
             whenWritable: (proceed) =>
-              this.whenBufferHasRoom(() =>
-                this.pacer.whenAllowed(credit, () => proceed(Math.min(this.limits.maxWriteBufferBytes - this.sock.writableLength, this.pacer.room(credit)))),
-              ),
+              this.gate.whenRoom(() => this.pacer.whenAllowed(credit, () => proceed(Math.min(this.gate.room, this.pacer.room(credit))))),
           });
           return;
         }
@@ -138,14 +137,6 @@ export class Ssh2Session implements SshSession {
         reject(new ChannelOpenError(this.node, target, typeof reason === 'number' ? reason : undefined, err.message, err));
       });
     });
-  }
-
-  private whenBufferHasRoom(proceed: () => void): void {
-    if (this.closed || (this.writeWaiters.length === 0 && this.sock.writableLength < this.limits.maxWriteBufferBytes)) {
-      proceed();
-      return;
-    }
-    this.writeWaiters.push(proceed);
   }
 
   close(): void {
@@ -176,12 +167,5 @@ export class Ssh2Session implements SshSession {
       this.ackScheduled = false;
       if (!this.closed && !this.closing && this.sock.bytesWritten === this.writtenAtLastRead) sendIgnore(this.client);
     });
-  }
-
-  /** Lets waiting streams write in arrival order while the buffer has room, so one busy stream cannot starve the rest. */
-  private flushWriters(): void {
-    while (this.writeWaiters.length > 0 && (this.closed || this.sock.writableLength < this.limits.maxWriteBufferBytes)) {
-      this.writeWaiters.shift()?.();
-    }
   }
 }
