@@ -13,7 +13,7 @@ import { startSimulatedCluster, type SimulatedCluster } from '../../src/simulato
 import { generateEd25519 } from '../../src/simulator/ssh-keys.js';
 import { nextState } from '../support/next-state.js';
 import { createTestCa } from '../unit/tls-test-pki.js';
-import { freePort } from '../support/free-port.js';
+import { freePort, refused } from '../support/free-port.js';
 import { captureLogger } from '../unit/capture-logger.js';
 import { echoRound, httpConnect, waitFor } from './limits-helpers.js';
 
@@ -26,17 +26,6 @@ const echo = (): string => `${cluster.podIPs.n1![0]}:7`;
 const connectPort = (): number => config.listeners.connect!.tcp!.port;
 const since = (): string[] => daemon.tunnelPool.status().map((s) => `${s.node} ${s.state} ${s.since}`);
 const reloadLines = (): Array<Record<string, unknown>> => logs.entries.filter((e) => e.message === 'config reloaded');
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
-}
 
 before(async () => {
   cluster = await startSimulatedCluster({ nodes: 2 });

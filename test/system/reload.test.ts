@@ -3,11 +3,11 @@
 // whose host key known_hosts no longer lists is cut off within 5 s while the other nodes keep their sessions.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { curlOk } from '../support/curl.js';
+import { refused } from '../support/free-port.js';
 import { echoRound, httpConnect } from '../integration/limits-helpers.js';
 import { DaemonProcess } from './daemon-process.js';
 import { loadTopology, nodeOf, sshdSessions } from './topology.js';
@@ -60,17 +60,6 @@ async function sighup(): Promise<Record<string, unknown>> {
   daemon.child.kill('SIGHUP');
   await daemon.waitUntil('the reload line', () => reloads().length > seen, 10_000);
   return reloads().at(-1)!;
-}
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
 }
 
 before(async () => {
